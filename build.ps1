@@ -1,0 +1,32 @@
+# LocalPort build entry point. Verbs: build | test | run | bench | pack | clean  (same as build.sh)
+param([Parameter(Position = 0)][string]$Verb = "build", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest = @())
+$ErrorActionPreference = "Stop"
+Set-Location $PSScriptRoot
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
+$configuration = if ($env:CONFIGURATION) { $env:CONFIGURATION } else { "Release" }
+$artifacts = if ($env:LP_ARTIFACTS) { $env:LP_ARTIFACTS } else { Join-Path $PSScriptRoot "artifacts" }
+$exe = if ($IsWindows) { "localport.exe" } else { "localport" }
+$binary = Join-Path $artifacts "bin/LocalPort.Cli/$($configuration.ToLower())/$exe"
+
+function Invoke-Build {
+    dotnet build LocalPort.Actors.sln -c $configuration -nologo -clp:ErrorsOnly @Rest
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $launcher = Join-Path $artifacts "bin/localport"
+    if ($IsWindows) {
+        Set-Content -Path "$launcher.cmd" -Value "@`"%~dp0LocalPort.Cli\$($configuration.ToLower())\localport.exe`" %*"
+    } else {
+        Set-Content -Path $launcher -Value "#!/usr/bin/env sh`nexec `"`$(dirname `"`$0`")/LocalPort.Cli/$($configuration.ToLower())/localport`" `"`$@`""
+        chmod +x $launcher
+    }
+    Write-Host "built: $launcher"
+}
+
+switch ($Verb) {
+    "build" { Invoke-Build }
+    "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
+    "run"   { Invoke-Build | Out-Null; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
+    "bench" { Invoke-Build | Out-Null; bash bench/run.sh @Rest; exit $LASTEXITCODE }
+    "pack"  { dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -nologo -o (Join-Path $artifacts "packages") @Rest; exit $LASTEXITCODE }
+    "clean" { Remove-Item -Recurse -Force $artifacts -ErrorAction SilentlyContinue }
+    default { Write-Error "usage: ./build.ps1 build|test|run|bench|pack|clean"; exit 2 }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# LocalPort build entry point. Verbs: build | test | run | bench | pack | clean  (same as build.ps1)
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+configuration=${CONFIGURATION:-Release}
+artifacts=${LP_ARTIFACTS:-$PWD/artifacts}
+launcher="$artifacts/bin/localport"
+
+build() {
+  dotnet build LocalPort.Actors.sln -c "$configuration" -nologo -clp:ErrorsOnly "$@"
+  # A launcher for people who don't install the tool: artifacts/bin/localport
+  local lower
+  lower=$(echo "$configuration" | tr '[:upper:]' '[:lower:]')
+  mkdir -p "$(dirname "$launcher")"
+  cat > "$launcher" <<LAUNCH
+#!/usr/bin/env sh
+exec "\$(dirname "\$0")/LocalPort.Cli/$lower/localport" "\$@"
+LAUNCH
+  chmod +x "$launcher"
+  echo "built: $launcher"
+}
+
+test_all() {
+  build
+  local log="$artifacts/test-results.log"
+  mkdir -p "$artifacts"
+  set +e
+  # A hung test fails the run after 5 minutes instead of stalling CI.
+  dotnet test LocalPort.Actors.sln -c "$configuration" --no-build -nologo \
+    --blame-hang-timeout 5m --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  set -e
+  local passed failed skipped
+  passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+  return "$status"
+}
+
+case "${1:-build}" in
+  build) shift || true; build "$@" ;;
+  test)  shift; test_all "$@" ;;
+  run)   shift; build >/dev/null; exec "$launcher" demo --config config/localport.yaml "$@" ;;
+  bench) shift; build >/dev/null; exec bench/run.sh "$@" ;;
+  pack)  shift; dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c "$configuration" -nologo -o "$artifacts/packages" "$@"
+         echo "install with: dotnet tool install --global --add-source $artifacts/packages localport" ;;
+  clean) rm -rf "$artifacts" ;;
+  *) echo "usage: ./build.sh build|test|run|bench|pack|clean" >&2; exit 2 ;;
+esac

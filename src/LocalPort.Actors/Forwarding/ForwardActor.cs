@@ -1,0 +1,264 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using LocalPort.Actors.Services;
+using LocalPort.Core.Config;
+using LocalPort.Core.Forwarding;
+using LocalPort.Core.Recovery;
+using LocalPort.Core.Relay;
+
+namespace LocalPort.Actors.Forwarding;
+
+/// <summary>
+/// Owns one service's forward: the relay listener on local_port (bound for the life of the service)
+/// and the current tunnel behind it. Restarts the tunnel with backoff when it exits or is reported
+/// unhealthy; after max_attempts consecutive failures the service is Failed.
+/// </summary>
+public sealed class ForwardActor : ReceiveActor, IWithTimers
+{
+    /// <summary>Sent by the root when the health checks gave up on the running tunnel.</summary>
+    public sealed record Unhealthy(string Reason);
+    /// <summary>Manual restart (also clears a Failed state).</summary>
+    public sealed class Restart { public static readonly Restart Instance = new(); private Restart() { } }
+    /// <summary>Stop the tunnel and close the port; answered with <see cref="Stopped"/>.</summary>
+    public sealed class Stop { public static readonly Stop Instance = new(); private Stop() { } }
+    public sealed record Stopped(string Name);
+    /// <summary>Reported to the parent on every state change.</summary>
+    public sealed record StateChanged(string Name, ServiceState State, int Restarts, int? Pid, string? LastError);
+
+    private sealed record TunnelReady(int Generation, EndPoint Endpoint);
+    private sealed record TunnelFailed(int Generation, string Reason);
+    private sealed record RetryDue(int Generation);
+    private sealed record StartTimedOut(int Generation);
+    private sealed class FailuresForgiven { public static readonly FailuresForgiven Instance = new(); }
+    private sealed record TunnelStopped(IActorRef ReplyTo);
+
+    private const string RetryTimer = "retry";
+    private const string ResetTimer = "reset";
+    private const string StartTimer = "start-timeout";
+
+    private readonly ServiceSpec _spec;
+    private readonly LocalPortRuntime _runtime;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private RelayListener? _relay;
+    private ITunnel? _tunnel;
+    private int _generation;
+    private int _failures;
+    private int _restarts;
+    private string? _lastError;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ServiceSpec spec, LocalPortRuntime runtime) =>
+        Akka.Actor.Props.Create(() => new ForwardActor(spec, runtime));
+
+    public ForwardActor(ServiceSpec spec, LocalPortRuntime runtime)
+    {
+        _spec = spec;
+        _runtime = runtime;
+        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<TunnelStopped>(m => m.ReplyTo.Tell(new Stopped(_spec.Name)));
+    }
+
+    /// <summary>The port the relay listens on (differs from the spec only when the spec asks for 0 in tests).</summary>
+    internal int BoundPort => _relay?.LocalEndPoint.Port ?? 0;
+
+    protected override void PreStart() => StartAttempt();
+
+    private void StartAttempt()
+    {
+        _generation++;
+        if (!EnsureListening(out var bindError))
+        {
+            OnFailure(bindError);
+            return;
+        }
+        try
+        {
+            _tunnel = _runtime.Tunnels.Start(_spec);
+        }
+        catch (Exception e) when (e is TunnelStartException or System.ComponentModel.Win32Exception or IOException)
+        {
+            OnFailure($"could not start: {e.Message}");
+            return;
+        }
+        var generation = _generation;
+        var tunnel = _tunnel;
+        tunnel.Ready.ContinueWith(t => t.IsCompletedSuccessfully
+            ? (object)new TunnelReady(generation, t.Result)
+            : new TunnelFailed(generation, t.Exception?.InnerException?.Message ?? "start cancelled"),
+            TaskScheduler.Default).PipeTo(Self);
+        tunnel.Exited.ContinueWith(t => new TunnelFailed(generation,
+            $"exited with code {t.Result}: {tunnel.DescribeFailure()}"), TaskScheduler.Default).PipeTo(Self);
+        Timers.StartSingleTimer(StartTimer, new StartTimedOut(generation), _runtime.StartTimeout);
+        Report(ServiceState.Starting);
+        Become(Starting);
+    }
+
+    private bool EnsureListening(out string error)
+    {
+        error = "";
+        if (_relay is not null) return true;
+        try
+        {
+            _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort)).Start();
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            var owner = PortOwner.Describe(_spec.LocalPort);
+            error = $"port {_spec.LocalPort} is already in use{(owner is null ? "" : $" by {owner}")}; free it or change local_port";
+            return false;
+        }
+        catch (SocketException e)
+        {
+            error = $"cannot listen on 127.0.0.1:{_spec.LocalPort}: {e.Message}";
+            return false;
+        }
+    }
+
+    private void Starting()
+    {
+        Receive<TunnelReady>(m => m.Generation == _generation, m =>
+        {
+            Timers.Cancel(StartTimer);
+            _relay!.SetTarget(m.Endpoint);
+            _log.Info("{0}: forwarding 127.0.0.1:{1} -> {2}", _spec.Name, _spec.LocalPort, m.Endpoint);
+            Timers.StartSingleTimer(ResetTimer, FailuresForgiven.Instance, _spec.RestartPolicy.ResetAfter);
+            Report(ServiceState.Running);
+            Become(Running);
+        });
+        Receive<StartTimedOut>(m => m.Generation == _generation,
+            _ => OnFailure($"not ready within {_runtime.StartTimeout.TotalSeconds:0.#}s"));
+        CommonWhileActive();
+    }
+
+    private void Running()
+    {
+        Receive<Unhealthy>(m => OnFailure($"unhealthy: {m.Reason}"));
+        Receive<FailuresForgiven>(_ => _failures = 0);
+        CommonWhileActive();
+    }
+
+    private void BackingOff()
+    {
+        Receive<RetryDue>(m => m.Generation == _generation, _ => StartAttempt());
+        CommonWhileActive();
+    }
+
+    private void Failed()
+    {
+        Receive<Restart>(_ =>
+        {
+            _failures = 0;
+            StartAttempt();
+        });
+        Receive<Stop>(_ => BeginStop(Sender));
+        ReceiveAny(_ => { });
+    }
+
+    /// <summary>Handlers shared by Starting, Running and BackingOff; call it last so state-specific handlers win.</summary>
+    private void CommonWhileActive()
+    {
+        Receive<TunnelFailed>(m => m.Generation == _generation, m => OnFailure(m.Reason));
+        Receive<Restart>(_ =>
+        {
+            KillTunnel();
+            _failures = 0;
+            StartAttempt();
+        });
+        Receive<Stop>(_ => BeginStop(Sender));
+        // Messages about earlier tunnels are expected after a restart.
+        Receive<TunnelFailed>(_ => { });
+        Receive<TunnelReady>(_ => { });
+        Receive<Unhealthy>(_ => { });
+        Receive<RetryDue>(_ => { });
+        Receive<StartTimedOut>(_ => { });
+        Receive<FailuresForgiven>(_ => { });
+    }
+
+    private void OnFailure(string reason)
+    {
+        _lastError = reason;
+        _generation++;
+        Timers.Cancel(ResetTimer);
+        Timers.Cancel(StartTimer);
+        _relay?.ClearTarget();
+        KillTunnel();
+        _failures++;
+        _log.Warning("{0}: {1} (failure {2})", _spec.Name, reason, _failures);
+
+        if (!Backoff.MayRetry(_spec.RestartPolicy, _failures))
+        {
+            Report(ServiceState.Failed);
+            Become(Failed);
+            return;
+        }
+        _restarts++;
+        var delay = Backoff.Delay(_spec.RestartPolicy, _failures, _runtime.Random());
+        if (delay <= TimeSpan.Zero)
+        {
+            StartAttempt();
+            return;
+        }
+        Timers.StartSingleTimer(RetryTimer, new RetryDue(_generation), delay);
+        Report(ServiceState.BackingOff);
+        Become(BackingOff);
+    }
+
+    private void KillTunnel()
+    {
+        _tunnel?.Kill();
+        _tunnel = null;
+    }
+
+    private void BeginStop(IActorRef replyTo)
+    {
+        _generation++;
+        Timers.CancelAll();
+        Report(ServiceState.Stopping);
+        var tunnel = _tunnel;
+        _tunnel = null;
+        var relay = _relay;
+        _relay = null;
+        Become(Stopping);
+        StopResources(tunnel, relay).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private async Task StopResources(ITunnel? tunnel, RelayListener? relay)
+    {
+        if (relay is not null) await relay.DisposeAsync();
+        if (tunnel is not null) await tunnel.StopAsync(_runtime.StopGrace);
+    }
+
+    private void Stopping()
+    {
+        Receive<TunnelStopped>(m =>
+        {
+            Report(ServiceState.Stopped);
+            m.ReplyTo.Tell(new Stopped(_spec.Name));
+            Become(StoppedState);
+        });
+        Receive<Stop>(_ => Sender.Tell(new Stopped(_spec.Name)));
+        ReceiveAny(_ => { });
+    }
+
+    private void StoppedState()
+    {
+        Receive<Stop>(_ => Sender.Tell(new Stopped(_spec.Name)));
+        Receive<Restart>(_ => StartAttempt());
+        ReceiveAny(_ => { });
+    }
+
+    private void Report(ServiceState state) =>
+        Context.Parent.Tell(new StateChanged(_spec.Name, state, _restarts, _tunnel?.Pid, _lastError));
+
+    protected override void PostStop()
+    {
+        // Crash or forced stop: nothing we started may outlive the actor.
+        _tunnel?.Kill();
+        // The listening socket closes synchronously inside DisposeAsync; the rest may finish later.
+        _ = _relay?.DisposeAsync();
+    }
+}

@@ -1,0 +1,110 @@
+using Akka.Actor;
+using LocalPort.Core.Config;
+using LocalPort.Core.Health;
+
+namespace LocalPort.Actors.Health;
+
+/// <summary>
+/// Probes one service on its interval while its forward is up, and reports to the parent when
+/// failure_threshold consecutive failures (or success_threshold successes) change its health.
+/// </summary>
+public sealed class HealthCheckActor : ReceiveActor, IWithTimers
+{
+    /// <summary>The forward is running: start checking now.</summary>
+    public sealed class ForwardUp { public static readonly ForwardUp Instance = new(); private ForwardUp() { } }
+    /// <summary>The forward is down or restarting: stop checking and forget counts.</summary>
+    public sealed class ForwardDown { public static readonly ForwardDown Instance = new(); private ForwardDown() { } }
+    /// <summary>Sent to the parent when the service's health changes.</summary>
+    public sealed record HealthChanged(string Name, bool Healthy, string? Error);
+
+    private sealed class Tick { public static readonly Tick Instance = new(); }
+    private sealed record ProbeCompleted(int Generation, ProbeResult Result);
+
+    private const string TickTimer = "tick";
+    private readonly ServiceSpec _spec;
+    private readonly IHealthProbe _probe;
+    private int _generation;
+    private bool _inFlight;
+    private int _consecutiveFailures;
+    private int _consecutiveSuccesses;
+    private bool? _healthy;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ServiceSpec spec, IHealthProbe probe) =>
+        Akka.Actor.Props.Create(() => new HealthCheckActor(spec, probe));
+
+    public HealthCheckActor(ServiceSpec spec, IHealthProbe probe)
+    {
+        _spec = spec;
+        _probe = probe;
+        Receive<ForwardUp>(_ => Resume());
+        Receive<ForwardDown>(_ => Pause());
+        Receive<Tick>(_ => RunProbe());
+        Receive<ProbeCompleted>(HandleCompleted);
+    }
+
+    private HealthCheckSpec Check => _spec.HealthCheck;
+
+    private void Resume()
+    {
+        Pause();
+        if (!Check.Enabled) return;
+        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, TimeSpan.Zero, Check.Interval);
+    }
+
+    private void Pause()
+    {
+        _generation++;
+        Timers.Cancel(TickTimer);
+        _inFlight = false;
+        _consecutiveFailures = 0;
+        _consecutiveSuccesses = 0;
+        _healthy = null;
+    }
+
+    private void RunProbe()
+    {
+        if (_inFlight) return;
+        _inFlight = true;
+        var generation = _generation;
+        var timeout = Check.Timeout;
+        var probe = _probe;
+        Task.Run(async () =>
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                return new ProbeCompleted(generation, await probe.CheckAsync(cts.Token));
+            }
+            catch (Exception e)
+            {
+                return new ProbeCompleted(generation, ProbeResult.Fail(e.Message));
+            }
+        }).PipeTo(Self);
+    }
+
+    private void HandleCompleted(ProbeCompleted completed)
+    {
+        if (completed.Generation != _generation) return;
+        _inFlight = false;
+        if (completed.Result.Healthy)
+        {
+            _consecutiveFailures = 0;
+            _consecutiveSuccesses++;
+            if (_healthy != true && _consecutiveSuccesses >= Check.SuccessThreshold) SetHealth(true, null);
+        }
+        else
+        {
+            _consecutiveSuccesses = 0;
+            _consecutiveFailures++;
+            if (_healthy != false && _consecutiveFailures >= Check.FailureThreshold) SetHealth(false, completed.Result.Error);
+        }
+    }
+
+    private void SetHealth(bool healthy, string? error)
+    {
+        _healthy = healthy;
+        Context.Parent.Tell(new HealthChanged(_spec.Name, healthy, error));
+    }
+}

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Text.Json;
+using LocalPort.Cli.Common;
+using LocalPort.Core;
+using LocalPort.Core.Config;
+
+namespace LocalPort.Cli.Commands;
+
+/// <summary>`localport config validate|export|init|paths`.</summary>
+public static class ConfigCommands
+{
+    public static Command Create()
+    {
+        var command = new Command("config", "Validate, export, create or locate the configuration");
+        command.Subcommands.Add(Validate());
+        command.Subcommands.Add(Export());
+        command.Subcommands.Add(Init());
+        command.Subcommands.Add(Paths());
+        return command;
+    }
+
+    private static Command Validate()
+    {
+        var strict = new Option<bool>("--strict") { Description = "Treat unset environment variables as errors" };
+        var command = new Command("validate", "Check the configuration; every problem is listed with file:line:column");
+        command.Options.Add(strict);
+        command.SetAction(parse =>
+        {
+            var path = ConfigResolver.FindPath(parse);
+            if (path is null) return ConfigResolver.Load(parse, Console.Error) is null ? ExitCodes.UsageOrConfig : ExitCodes.Ok;
+            var result = ConfigLoader.Load(path, new LoadOptions { Strict = parse.GetValue(strict) });
+            if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    path,
+                    ok = result.Ok,
+                    services = result.Config?.Services.Count ?? 0,
+                    errors = result.Errors.Select(Describe),
+                    warnings = result.Warnings.Select(Describe),
+                }));
+                return result.Ok ? ExitCodes.Ok : ExitCodes.UsageOrConfig;
+            }
+            ConfigResolver.Print(result, Console.Error, parse.GetValue(GlobalOptions.Quiet));
+            if (!result.Ok) return ExitCodes.UsageOrConfig;
+            var config = result.Config!;
+            Console.WriteLine($"ok: {path}: {config.Services.Count} service(s), {config.Enabled.Count()} enabled" +
+                              (result.Warnings.Any() ? $", {result.Warnings.Count()} warning(s)" : ""));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static object Describe(ConfigDiagnostic d) => new { file = d.File, line = d.Line, column = d.Column, message = d.Message };
+
+    private static Command Export()
+    {
+        var command = new Command("export", "Print the effective configuration (defaults merged, variables substituted, secrets masked)");
+        command.SetAction(parse =>
+        {
+            var config = ConfigResolver.Load(parse, Console.Error);
+            if (config is null) return ExitCodes.UsageOrConfig;
+            Console.Write(ConfigExporter.ToYaml(config));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Init()
+    {
+        var pathArgument = new Argument<string>("path") { Description = "Where to write it", DefaultValueFactory = _ => "localport.yaml" };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing file" };
+        var command = new Command("init", "Write a commented starter localport.yaml");
+        command.Arguments.Add(pathArgument);
+        command.Options.Add(force);
+        command.SetAction(parse =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(pathArgument)!);
+            if (File.Exists(path) && !parse.GetValue(force))
+            {
+                Console.Error.WriteLine($"error: {path} already exists; pass --force to overwrite it");
+                return ExitCodes.Failure;
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.Create, Access = FileAccess.Write,
+                UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            };
+            using (var writer = new StreamWriter(path, options)) writer.Write(ConfigTemplates.Init);
+            Console.WriteLine($"wrote {path}; check it with `localport config validate -c {path}`");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Paths()
+    {
+        var command = new Command("paths", "Show where configuration is searched (in order) and where LocalPort keeps its files");
+        command.SetAction(parse =>
+        {
+            var chosen = ConfigResolver.FindPath(parse);
+            var candidates = ConfigLocator.Candidates(parse.GetValue(GlobalOptions.Config), Environment.GetEnvironmentVariable,
+                Directory.GetCurrentDirectory(), ConfigResolver.Home);
+            var paths = LocalPortPaths.FromEnvironment();
+            if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    config = chosen,
+                    search = candidates.Select(c => new { path = c.Path, source = c.Origin, exists = c.Exists }),
+                    state_dir = paths.StateDirectory,
+                    runtime_dir = paths.RuntimeDirectory,
+                    log_dir = paths.LogDirectory,
+                }));
+                return ExitCodes.Ok;
+            }
+            Console.WriteLine("Configuration search order (first existing wins):");
+            foreach (var c in candidates)
+            {
+                var mark = c.Path == chosen ? "=>" : c.Exists ? " +" : "  ";
+                Console.WriteLine($"{mark} {c.Path}  ({c.Origin})");
+            }
+            Console.WriteLine(chosen is null ? "No configuration file found." : $"Using: {chosen}");
+            Console.WriteLine($"State directory:   {paths.StateDirectory}");
+            Console.WriteLine($"Runtime directory: {paths.RuntimeDirectory}");
+            Console.WriteLine($"Logs:              {paths.LogDirectory}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using LocalPort.Actors.Hosting;
+using LocalPort.Cli.Common;
+using LocalPort.Cli.Running;
+using LocalPort.Core;
+using LocalPort.Core.Config;
+using Serilog.Events;
+using Spectre.Console;
+
+namespace LocalPort.Cli.Commands;
+
+/// <summary>`localport run [SVC…] [--tag T]`: the supervisor in the foreground until Ctrl-C/SIGTERM.</summary>
+public static class RunCommand
+{
+    private static readonly Argument<string[]> ServicesArgument = new("services")
+    {
+        Description = "Services to run (default: every enabled service)",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private static readonly Option<string[]> TagOption = new("--tag", "-t")
+    {
+        Description = "Only services carrying this tag (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("run", "Run the supervisor in the foreground (Ctrl-C stops every service)");
+        command.Arguments.Add(ServicesArgument);
+        command.Options.Add(TagOption);
+        command.SetAction((parse, _) => ExecuteAsync(parse));
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(ParseResult parse)
+    {
+        var config = ConfigResolver.Load(parse, Console.Error);
+        if (config is null) return ExitCodes.UsageOrConfig;
+        return await RunAsync(parse, config, parse.GetValue(ServicesArgument) ?? [], parse.GetValue(TagOption) ?? []);
+    }
+
+    /// <summary>Picks the services, refusing unknown names; disabled services never start.</summary>
+    public static IReadOnlyList<string>? Select(LocalPortConfig config, IReadOnlyCollection<string> names, IReadOnlyCollection<string> tags, TextWriter error)
+    {
+        var known = config.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var unknown = names.Where(n => !known.ContainsKey(n)).ToList();
+        if (unknown.Count > 0)
+        {
+            error.WriteLine($"error: unknown service(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", known.Keys)}");
+            return null;
+        }
+        var chosen = config.Services
+            .Where(s => names.Count == 0 || names.Contains(s.Name))
+            .Where(s => tags.Count == 0 || s.Tags.Any(tags.Contains))
+            .ToList();
+        foreach (var disabled in chosen.Where(s => !s.Enabled && names.Contains(s.Name)))
+            error.WriteLine($"warning: {disabled.Name} is disabled (enabled: false) and will not start");
+        if (!chosen.Any(s => s.Enabled))
+        {
+            error.WriteLine(tags.Count > 0
+                ? $"error: no enabled service carries tag(s) {string.Join(", ", tags)}"
+                : "error: no enabled services to run; set `enabled: true` on at least one service");
+            return null;
+        }
+        return chosen.Select(s => s.Name).ToList();
+    }
+
+    public static async Task<int> RunAsync(ParseResult parse, LocalPortConfig config, IReadOnlyCollection<string> names,
+        IReadOnlyCollection<string> tags, Func<Task>? afterStop = null)
+    {
+        var selected = Select(config, names, tags, Console.Error);
+        if (selected is null) return ExitCodes.UsageOrConfig;
+
+        var interactive = !Console.IsOutputRedirected && parse.GetValue(GlobalOptions.Output) == OutputFormat.Table;
+        var level = parse.GetValue(GlobalOptions.Trace) ? LogEventLevel.Debug
+            : parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Information : LogEventLevel.Warning;
+        var options = new LocalPortOptions(config) { Services = selected, Paths = LocalPortPaths.FromEnvironment() };
+
+        await using var host = await SupervisorHost.StartAsync(options, level,
+            consoleLogs: !interactive && !parse.GetValue(GlobalOptions.Quiet));
+        host.HandleSignals((signal, count) =>
+        {
+            if (count == 1) Console.Error.WriteLine($"{signal}: stopping every service…");
+        });
+
+        if (interactive)
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
+                    ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            });
+            await StatusView.LiveTableAsync(host.System, host.Root, console);
+        }
+        else
+        {
+            await StatusView.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out);
+        }
+        await host.WhenTerminated;
+        Console.Error.WriteLine("stopped.");
+        if (afterStop is not null) await afterStop();
+        return ExitCodes.Ok;
+    }
+}

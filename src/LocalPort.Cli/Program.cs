@@ -1,0 +1,28 @@
+using System.CommandLine;
+using LocalPort.Cli.Commands;
+using LocalPort.Cli.Common;
+
+var root = new RootCommand("LocalPort keeps your kubectl, ssh and tcp port forwards alive.");
+foreach (var option in GlobalOptions.All) root.Options.Add(option);
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ConfigCommands.Create());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine("See `localport --help`.");
+    return ExitCodes.UsageOrConfig;
+}
+try
+{
+    // Signals belong to the supervisor (one owner), so the parser must not claim Ctrl-C.
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    if (Environment.GetEnvironmentVariable("LOCALPORT_DEBUG") is not null) Console.Error.WriteLine(e);
+    return ExitCodes.Failure;
+}

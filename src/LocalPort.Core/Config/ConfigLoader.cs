@@ -1,0 +1,161 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace LocalPort.Core.Config;
+
+/// <summary>
+/// Reads and validates <c>localport.yaml</c>. Never throws: every problem, syntax included,
+/// comes back as a diagnostic with file:line:column, and the config is null when any is an error.
+/// </summary>
+public static partial class ConfigLoader
+{
+    private static readonly string[] TopLevelKeys = ["version", "defaults", "services", "cluster_contexts", "shutdown"];
+    private static readonly string[] DefaultsKeys = ["health_check", "restart_policy", "cluster_health"];
+    private static readonly string[] ShutdownKeys = ["stop_new_work", "complete_current", "cancel_tasks", "force_cleanup"];
+
+    public static ConfigLoadResult Load(string path, LoadOptions? options = null)
+    {
+        if (ReadFile(path, out var text) is { } problem)
+            return new ConfigLoadResult(null, [problem]);
+        var fullPath = Path.GetFullPath(path);
+        return Parse(text, path, fullPath, Path.GetDirectoryName(fullPath), options ?? LoadOptions.Default);
+    }
+
+    /// <param name="fileNameForMessages">Shown in diagnostics; relative paths in the text stay relative.</param>
+    public static ConfigLoadResult LoadText(string yaml, string fileNameForMessages, LoadOptions? options = null) =>
+        Parse(yaml, fileNameForMessages, null, null, options ?? LoadOptions.Default);
+
+    private static ConfigDiagnostic? ReadFile(string path, out string text)
+    {
+        text = "";
+        ConfigDiagnostic Problem(string message) => new(Severity.Error, path, 1, 1, message);
+        try
+        {
+            if (Directory.Exists(path)) return Problem($"{path} is a directory; give the path of a localport.yaml file");
+            text = File.ReadAllText(path);
+            return null;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Problem($"config file {path} not found; create one with `localport config init` or pass another with --config");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return Problem($"config file {path} cannot be read: {e.Message}");
+        }
+    }
+
+    private static ConfigLoadResult Parse(string yaml, string file, string? sourcePath, string? baseDirectory, LoadOptions options)
+    {
+        var bag = new DiagnosticBag(file);
+        LocalPortConfig? config = null;
+        try
+        {
+            if (ReadDocument(yaml, bag) is { } root)
+                config = Build(root, sourcePath, new LoadContext(bag, options, baseDirectory));
+        }
+        catch (YamlException e)
+        {
+            bag.Error(e.Start, $"YAML syntax error: {StripPosition(e.Message)}");
+        }
+        catch (Exception e)
+        {
+            // Last line of defence for the never-throw promise; the message asks for a bug report.
+            bag.Error(Mark.Empty, $"internal error while reading the config ({e.GetType().Name}: {e.Message}); please report this with the file");
+        }
+        if (config is null && !bag.HasErrors)
+            bag.Error(Mark.Empty, "internal error: the config was rejected without a reason; please report this with the file");
+        return new ConfigLoadResult(bag.HasErrors ? null : config, bag.ToList());
+    }
+
+    private static YamlMappingNode? ReadDocument(string yaml, DiagnosticBag bag)
+    {
+        var stream = new YamlStream();
+        stream.Load(new DepthLimitedParser(new Parser(new StringReader(yaml))));
+        if (stream.Documents.Count > 1)
+            bag.Warning(stream.Documents[1].RootNode.Start, "only the first YAML document is read; remove the '---' and what follows");
+
+        var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        if (root is null || NodeText.IsNull(root))
+            bag.Error(root?.Start ?? Mark.Empty, "the file has no settings; start from `localport config init`, which lists services under 'services:'");
+        else if (root is not YamlMappingNode mapping)
+            bag.Error(root.Start, $"the file must be a mapping with a 'services:' key, found {NodeText.Describe(root)}");
+        else
+            return mapping;
+        return null;
+    }
+
+    private static LocalPortConfig? Build(YamlMappingNode rootNode, string? sourcePath, LoadContext context)
+    {
+        var root = ConfigSection.Of(rootNode, "");
+        root.WarnUnknownKeys(context.Bag, TopLevelKeys);
+
+        var version = context.Reader.OptionalString(root, "version");
+        var defaults = root.Child("defaults", context.Bag);
+        defaults.WarnUnknownKeys(context.Bag, DefaultsKeys);
+        // cluster_health (and cluster_contexts) are accepted as written and not read yet.
+        var serviceDefaults = new ServiceDefaults(defaults.Child("health_check", context.Bag), defaults.Child("restart_policy", context.Bag));
+
+        var services = ReadServices(root, serviceDefaults, context);
+        ServiceSetValidator.Check(services, context.Bag);
+        var shutdown = ReadShutdown(root.Child("shutdown", context.Bag), context);
+
+        var specs = services.Select(s => s.Spec).OfType<ServiceSpec>().ToList();
+        return specs.Count == services.Count && specs.Count > 0
+            ? new LocalPortConfig(version, specs, shutdown, sourcePath)
+            : null;
+    }
+
+    private static List<ParsedService> ReadServices(ConfigSection root, ServiceDefaults defaults, LoadContext context)
+    {
+        const string fix = "add at least one service (`localport config init` writes an example)";
+        var parsed = new List<ParsedService>();
+        var written = root.Get("services");
+        if (written is not { } field || NodeText.IsNull(field.Node))
+        {
+            context.Bag.Error(written?.Node.Start ?? root.Start, $"services is missing; {fix}");
+            return parsed;
+        }
+
+        switch (field.Node)
+        {
+            case YamlSequenceNode list:
+                for (var i = 0; i < list.Children.Count; i++)
+                    parsed.Add(ServiceParser.Parse(new ConfigField(list.Children[i], $"services[{i}]"), null, defaults, context));
+                break;
+            // Upstream also accepted `services: {name: {...}}`, where the key is the default name.
+            case YamlMappingNode map:
+                foreach (var (key, value) in map.Children)
+                {
+                    var path = $"services.{(key as YamlScalarNode)?.Value}";
+                    parsed.Add(ServiceParser.Parse(new ConfigField(value, path), new ConfigField(key, path), defaults, context));
+                }
+                break;
+            default:
+                context.Bag.Error(field.Node.Start, $"services: expected a list of services, found {NodeText.Describe(field.Node)}; {fix}");
+                return parsed;
+        }
+
+        if (parsed.Count == 0) context.Bag.Error(field.Node.Start, $"services is empty; {fix}");
+        return parsed;
+    }
+
+    private static ShutdownTimeouts ReadShutdown(ConfigSection section, LoadContext context)
+    {
+        section.WarnUnknownKeys(context.Bag, ShutdownKeys);
+        var read = context.Reader;
+        var fallback = ShutdownTimeouts.Default;
+        return new ShutdownTimeouts(
+            read.Duration(section, "stop_new_work", fallback.StopNewWork),
+            read.Duration(section, "complete_current", fallback.CompleteCurrent),
+            read.Duration(section, "cancel_tasks", fallback.CancelTasks),
+            read.Duration(section, "force_cleanup", fallback.ForceCleanup));
+    }
+
+    /// <summary>YamlDotNet repeats the position in its message; ours already carries it.</summary>
+    private static string StripPosition(string message) => PositionPrefix().Replace(message, "");
+
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
+    private static partial Regex PositionPrefix();
+}

@@ -1,0 +1,33 @@
+using System.Net;
+using LocalPort.Core.Processes;
+
+namespace LocalPort.Core.Forwarding;
+
+/// <summary>A tunnel backed by a child process (kubectl or ssh); subclasses decide when it is ready.</summary>
+public abstract class ProcessTunnel : ITunnel
+{
+    protected readonly TaskCompletionSource<EndPoint> ReadySource = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    protected ChildProcess Child { get; private set; } = null!;
+
+    public Task<EndPoint> Ready => ReadySource.Task;
+    public Task<int> Exited => Child.Exited;
+    public int? Pid => Child.Pid;
+
+    protected void Launch(ProcessSpec spec)
+    {
+        Child = ChildProcess.Start(spec with { OnLine = OnLine });
+        // A child that dies before it is ready fails the start with its own words.
+        Child.Exited.ContinueWith(t => ReadySource.TrySetException(
+            new TunnelStartException($"exited with code {t.Result} before it was ready: {DescribeFailure()}")), TaskScheduler.Default);
+    }
+
+    protected virtual void OnLine(string line) { }
+
+    public virtual string DescribeFailure() => FailureClassifier.Classify(Child.Tail);
+
+    public virtual Task StopAsync(TimeSpan grace) => Child.StopAsync(grace);
+
+    public void Kill() => Child.Kill();
+}
+
+public sealed class TunnelStartException(string message) : Exception(message);

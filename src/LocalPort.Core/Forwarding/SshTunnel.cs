@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using LocalPort.Core.Config;
+using LocalPort.Core.Processes;
+
+namespace LocalPort.Core.Forwarding;
+
+/// <summary>ssh -L onto a Unix socket in a private directory; ready when that socket accepts.</summary>
+public sealed class SshTunnel : ProcessTunnel
+{
+    private const string PasswordVariable = "LOCALPORT_SSH_SECRET";
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private readonly string _socketPath;
+
+    public SshTunnel(ServiceSpec service, SshConnection connection, string tunnelDirectory, string? logPath)
+    {
+        LocalPortPaths.EnsurePrivateDirectory(tunnelDirectory);
+        var safeName = new string(service.Name.Take(24).ToArray());
+        _socketPath = Path.Combine(tunnelDirectory, $"{safeName}-{Guid.NewGuid().ToString("N")[..6]}.sock");
+
+        var environment = new Dictionary<string, string>();
+        if (connection.Password is not null)
+        {
+            // The password travels by environment to our askpass helper: never argv, never sshpass.
+            environment["SSH_ASKPASS"] = AskpassHelper(tunnelDirectory);
+            environment["SSH_ASKPASS_REQUIRE"] = "force";
+            environment["DISPLAY"] = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
+            environment[PasswordVariable] = connection.Password.Reveal();
+        }
+        Launch(new ProcessSpec(connection.SshPath ?? "ssh", TunnelCommands.Ssh(connection, service.RemotePort, _socketPath))
+        {
+            Environment = environment,
+            LogPath = logPath,
+        });
+        _ = WaitUntilAccepting();
+    }
+
+    private static string AskpassHelper(string directory)
+    {
+        var path = Path.Combine(directory, "askpass.sh");
+        if (!File.Exists(path))
+        {
+            File.WriteAllText(path, $"#!/bin/sh\nprintf '%s\\n' \"${PasswordVariable}\"\n");
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        return path;
+    }
+
+    private async Task WaitUntilAccepting()
+    {
+        var endpoint = new UnixDomainSocketEndPoint(_socketPath);
+        while (!Exited.IsCompleted && !Ready.IsCompleted)
+        {
+            if (File.Exists(_socketPath))
+            {
+                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await probe.ConnectAsync(endpoint);
+                    ReadySource.TrySetResult(endpoint);
+                    return;
+                }
+                catch (SocketException)
+                {
+                }
+            }
+            await Task.Delay(PollInterval);
+        }
+    }
+
+    public override async Task StopAsync(TimeSpan grace)
+    {
+        await base.StopAsync(grace);
+        TryDelete(_socketPath);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

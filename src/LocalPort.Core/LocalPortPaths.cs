@@ -1,0 +1,36 @@
+namespace LocalPort.Core;
+
+/// <summary>Where LocalPort keeps runtime and state files. Never /tmp; directories are created private (0700).</summary>
+public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirectory)
+{
+    public string LogDirectory => Path.Combine(StateDirectory, "logs");
+    public string TunnelDirectory => Path.Combine(RuntimeDirectory, "tunnels");
+
+    public static LocalPortPaths FromEnvironment(Func<string, string?>? getEnv = null)
+    {
+        getEnv ??= Environment.GetEnvironmentVariable;
+        var home = getEnv("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var explicitHome = getEnv("LOCALPORT_HOME");
+        if (!string.IsNullOrEmpty(explicitHome))
+            return new LocalPortPaths(explicitHome, Path.Combine(explicitHome, "run"));
+
+        var stateHome = getEnv("XDG_STATE_HOME");
+        var state = Path.Combine(string.IsNullOrEmpty(stateHome) ? Path.Combine(home, ".local", "state") : stateHome, "localport");
+        var runtimeHome = getEnv("XDG_RUNTIME_DIR");
+        var runtime = string.IsNullOrEmpty(runtimeHome) ? Path.Combine(state, "run") : Path.Combine(runtimeHome, "localport");
+        return new LocalPortPaths(state, runtime);
+    }
+
+    /// <summary>Creates a directory (and parents) with mode 0700 regardless of umask.</summary>
+    public static string EnsurePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return path;
+        }
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace LocalPort.Core.Processes;
+
+/// <summary>What to run: an argument list (never a shell), extra environment, and where its output goes.</summary>
+public sealed record ProcessSpec(string FileName, IReadOnlyList<string> Arguments)
+{
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    /// <summary>Output of the child is appended here (with a header per start); null discards it.</summary>
+    public string? LogPath { get; init; }
+    /// <summary>Called for every stdout/stderr line, on a thread-pool thread.</summary>
+    public Action<string>? OnLine { get; init; }
+}
+
+/// <summary>
+/// A child process we started: pid + start time identify it for life, its exit is a Task, and
+/// every live instance is tracked so nothing we started can outlive us.
+/// </summary>
+public sealed class ChildProcess : IDisposable
+{
+    /// <summary>Tags every child so a later run can recognise its own orphans (never by command line).</summary>
+    public const string InstanceVariable = "LOCALPORT_INSTANCE";
+    public static string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
+    private static readonly ConcurrentDictionary<int, ChildProcess> Live = new();
+    private readonly Process _process;
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StreamWriter? _log;
+    private readonly ConcurrentQueue<string> _tail = new();
+
+    public int Pid { get; }
+    public long? StartTicks { get; }
+    public Task<int> Exited => _exited.Task;
+    public string Description { get; }
+
+    /// <summary>Children that have not been reaped yet.</summary>
+    public static IReadOnlyCollection<ChildProcess> All => Live.Values.ToArray();
+
+    private ChildProcess(Process process, StreamWriter? log, string description)
+    {
+        _process = process;
+        _log = log;
+        Description = description;
+        Pid = process.Id;
+        StartTicks = Posix.StartTicks(Pid);
+    }
+
+    public static ChildProcess Start(ProcessSpec spec)
+    {
+        var info = new ProcessStartInfo(spec.FileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            CreateNoWindow = true,
+        };
+        foreach (var arg in spec.Arguments) info.ArgumentList.Add(arg);
+        foreach (var (key, value) in spec.Environment) info.Environment[key] = value;
+        info.Environment[InstanceVariable] = InstanceId;
+
+        StreamWriter? log = null;
+        if (spec.LogPath is not null)
+        {
+            LocalPortPaths.EnsurePrivateDirectory(Path.GetDirectoryName(spec.LogPath)!);
+            log = new StreamWriter(new FileStream(spec.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var description = $"{Path.GetFileName(spec.FileName)} {string.Join(' ', spec.Arguments)}";
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            log?.Dispose();
+            process.Dispose();
+            throw;
+        }
+        process.StandardInput.Close();
+
+        var child = new ChildProcess(process, log, description);
+        Live[child.Pid] = child;
+        log?.WriteLine($"==== {DateTimeOffset.Now:O} started pid {child.Pid}: {description}");
+        void OnData(object? _, DataReceivedEventArgs e)
+        {
+            if (e.Data is null) return;
+            child.Remember(e.Data);
+            spec.OnLine?.Invoke(e.Data);
+        }
+        process.OutputDataReceived += OnData;
+        process.ErrorDataReceived += OnData;
+        process.Exited += (_, _) => child.OnExited();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (process.HasExited) child.OnExited();
+        return child;
+    }
+
+    /// <summary>The last few lines the child printed (for a clear last_error).</summary>
+    public string Tail => string.Join(" | ", _tail);
+
+    private void Remember(string line)
+    {
+        lock (_tail)
+        {
+            _log?.WriteLine(line);
+            _tail.Enqueue(line);
+            while (_tail.Count > 3) _tail.TryDequeue(out _);
+        }
+    }
+
+    private void OnExited()
+    {
+        if (_exited.Task.IsCompleted) return;
+        // WaitForExit() without a timeout drains the redirected output before we report the exit.
+        Task.Run(() =>
+        {
+            try { _process.WaitForExit(); } catch (InvalidOperationException) { }
+            int code;
+            try { code = _process.ExitCode; } catch (InvalidOperationException) { code = -1; }
+            Live.TryRemove(Pid, out _);
+            lock (_tail)
+            {
+                _log?.WriteLine($"==== {DateTimeOffset.Now:O} pid {Pid} exited with code {code}");
+                _log?.Dispose();
+            }
+            _exited.TrySetResult(code);
+        });
+    }
+
+    /// <summary>SIGTERM to the whole tree, then SIGKILL what is left after <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (Exited.IsCompleted) return;
+        if (!IsStillOurs()) return;
+        foreach (var pid in Posix.Tree(Pid)) Posix.Signal(pid, Posix.SIGTERM);
+        // A stopped process cannot act on SIGTERM until it continues.
+        Posix.Signal(Pid, Posix.SIGCONT);
+        if (await Task.WhenAny(Exited, Task.Delay(grace)) == Exited) return;
+        Kill();
+        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(2)));
+    }
+
+    /// <summary>SIGKILL the whole tree at once.</summary>
+    public void Kill()
+    {
+        if (Exited.IsCompleted || !IsStillOurs()) return;
+        try { _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>Guards against PID reuse: the pid must still carry the start time we recorded.</summary>
+    private bool IsStillOurs() => StartTicks is null || Posix.StartTicks(Pid) == StartTicks;
+
+    /// <summary>Last resort at exit: SIGKILL every child still alive.</summary>
+    public static void KillAll()
+    {
+        foreach (var child in All) child.Kill();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        Exited.ContinueWith(_ => _process.Dispose(), TaskScheduler.Default);
+    }
+}

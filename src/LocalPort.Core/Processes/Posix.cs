@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+
+namespace LocalPort.Core.Processes;
+
+/// <summary>The few libc calls .NET does not expose: signals other than SIGKILL, and /proc reading.</summary>
+public static partial class Posix
+{
+    public const int SIGTERM = 15;
+    public const int SIGKILL = 9;
+    public const int SIGSTOP = 19;
+    public const int SIGCONT = 18;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SysKill(int pid, int signal);
+
+    public static bool Signal(int pid, int signal) => !OperatingSystem.IsWindows() && SysKill(pid, signal) == 0;
+
+    /// <summary>Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone.</summary>
+    public static long? StartTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var afterComm = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(afterComm[19]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Process state letter from /proc/PID/stat: R, S, T (stopped), Z (zombie)...; null if gone.</summary>
+    public static char? State(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Direct children of a process, from /proc (for killing whole trees, SIGTERM first).</summary>
+    public static IReadOnlyList<int> Children(int pid)
+    {
+        var result = new List<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                var file = Path.Combine(task, "children");
+                if (!File.Exists(file)) continue;
+                foreach (var part in File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(part, out var child)) result.Add(child);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return result;
+    }
+
+    /// <summary>The process and all its descendants, children first so parents can't respawn them.</summary>
+    public static IReadOnlyList<int> Tree(int pid)
+    {
+        var all = new List<int>();
+        void Walk(int p)
+        {
+            foreach (var c in Children(p)) Walk(c);
+            all.Add(p);
+        }
+        Walk(pid);
+        return all;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace LocalPort.Core.Relay;
+
+/// <summary>
+/// Owns a service's local port for the life of the service and relays each connection to the
+/// current target (a tunnel endpoint or the upstream itself). While there is no target, new
+/// connections wait — bounded — for one instead of being refused.
+/// </summary>
+public sealed class RelayListener : IAsyncDisposable
+{
+    private const int BufferSize = 128 * 1024;
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, RelayConnection> _connections = new();
+    private readonly object _gate = new();
+    private TaskCompletionSource<EndPoint> _target = NewTarget();
+    private long _nextId;
+    private long _total;
+    private Task? _acceptLoop;
+
+    public IPEndPoint LocalEndPoint { get; }
+    /// <summary>How long a new connection waits for a tunnel before it is closed.</summary>
+    public TimeSpan TargetWait { get; init; } = TimeSpan.FromSeconds(10);
+    public int Active => _connections.Count;
+    public long Total => Interlocked.Read(ref _total);
+
+    private RelayListener(Socket listener)
+    {
+        _listener = listener;
+        LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+    }
+
+    /// <summary>Binds the port now, so a clash is reported at start and never later.</summary>
+    public static RelayListener Bind(IPEndPoint endpoint)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // Allows rebinding while old connections sit in TIME_WAIT; does not allow two listeners.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endpoint);
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new RelayListener(socket);
+    }
+
+    public RelayListener Start()
+    {
+        _acceptLoop ??= Task.Run(AcceptLoop);
+        return this;
+    }
+
+    /// <summary>Points new connections at <paramref name="target"/>; waiting connections proceed.</summary>
+    public void SetTarget(EndPoint target)
+    {
+        lock (_gate)
+        {
+            if (_target.Task.IsCompleted) _target = NewTarget();
+            _target.TrySetResult(target);
+        }
+    }
+
+    /// <summary>The tunnel is gone: new connections wait for the next one; existing ones are cut.</summary>
+    public void ClearTarget(bool dropConnections = true)
+    {
+        lock (_gate)
+        {
+            if (_target.Task.IsCompleted) _target = NewTarget();
+        }
+        if (dropConnections) DropConnections();
+    }
+
+    public void DropConnections()
+    {
+        foreach (var connection in _connections.Values) connection.Abort();
+    }
+
+    private static TaskCompletionSource<EndPoint> NewTarget() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task AcceptLoop()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested) return;
+                continue;
+            }
+            client.NoDelay = true;
+            Interlocked.Increment(ref _total);
+            var id = Interlocked.Increment(ref _nextId);
+            var connection = new RelayConnection(client, BufferSize);
+            _connections[id] = connection;
+            _ = Serve(id, connection);
+        }
+    }
+
+    private async Task Serve(long id, RelayConnection connection)
+    {
+        try
+        {
+            var target = await WaitForTarget();
+            if (target is null) return;
+            await connection.RunAsync(target, _stopping.Token);
+        }
+        finally
+        {
+            _connections.TryRemove(id, out _);
+            connection.Dispose();
+        }
+    }
+
+    private async Task<EndPoint?> WaitForTarget()
+    {
+        Task<EndPoint> pending;
+        lock (_gate) pending = _target.Task;
+        if (pending.IsCompleted) return pending.Result;
+        try
+        {
+            return await pending.WaitAsync(TargetWait, _stopping.Token);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        _listener.Dispose();
+        DropConnections();
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+    }
+}

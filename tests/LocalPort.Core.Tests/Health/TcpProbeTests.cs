@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using LocalPort.Core.Config;
+using LocalPort.Core.Tests.Fixtures;
+using static LocalPort.Core.Tests.Health.ProbeTestSupport;
+
+namespace LocalPort.Core.Tests.Health;
+
+public sealed class TcpProbeTests
+{
+    [Fact]
+    public async Task A_listener_that_accepts_and_keeps_the_connection_is_healthy()
+    {
+        using var server = new LoopbackServer(closeAtOnce: false);
+
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, server.Port));
+
+        Assert.True(result.Healthy, result.Error);
+    }
+
+    [Fact]
+    public async Task A_listener_that_closes_every_connection_at_once_is_unhealthy()
+    {
+        using var server = new LoopbackServer(closeAtOnce: true);
+
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, server.Port));
+
+        Assert.False(result.Healthy);
+        Assert.Equal("closed by far side", result.Error);
+    }
+
+    [Fact]
+    public async Task A_port_with_nothing_listening_is_unhealthy_with_connection_refused()
+    {
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, FreePort.Next()));
+
+        Assert.False(result.Healthy);
+        Assert.Equal("connection refused", result.Error);
+    }
+
+    [Fact]
+    public async Task A_healthy_check_takes_no_longer_than_the_watch_window()
+    {
+        using var server = new LoopbackServer(closeAtOnce: false);
+        var stopwatch = Stopwatch.StartNew();
+
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, server.Port, timeout: TimeSpan.FromSeconds(5)));
+
+        Assert.True(result.Healthy, result.Error);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>Accepts connections and either holds them open or closes them immediately.</summary>
+    private sealed class LoopbackServer : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly List<Socket> _held = [];
+        private readonly CancellationTokenSource _stop = new();
+
+        public LoopbackServer(bool closeAtOnce)
+        {
+            _listener.Start();
+            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            _ = AcceptLoopAsync(closeAtOnce);
+        }
+
+        public int Port { get; }
+
+        private async Task AcceptLoopAsync(bool closeAtOnce)
+        {
+            try
+            {
+                while (true)
+                {
+                    var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                    if (closeAtOnce) socket.Dispose();
+                    else lock (_held) _held.Add(socket);
+                }
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            lock (_held) _held.ForEach(s => s.Dispose());
+            _stop.Dispose();
+        }
+    }
+}
