@@ -24,6 +24,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private readonly ServiceSpec _spec;
     private readonly IHealthProbe _probe;
     private int _generation;
+    private bool _active;
     private bool _inFlight;
     private int _consecutiveFailures;
     private int _consecutiveSuccesses;
@@ -50,12 +51,16 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     {
         Pause();
         if (!Check.Enabled) return;
-        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, TimeSpan.Zero, Check.Interval);
+        _active = true;
+        // The first check runs at once: a fresh forward should be proven without waiting an interval.
+        Self.Tell(Tick.Instance);
+        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, Check.Interval, Check.Interval);
     }
 
     private void Pause()
     {
         _generation++;
+        _active = false;
         Timers.Cancel(TickTimer);
         _inFlight = false;
         _consecutiveFailures = 0;
@@ -65,7 +70,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
 
     private void RunProbe()
     {
-        if (_inFlight) return;
+        if (_inFlight || !_active) return;
         _inFlight = true;
         var generation = _generation;
         var timeout = Check.Timeout;
@@ -83,6 +88,8 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
             }
         }).PipeTo(Self);
     }
+
+    protected override void PostStop() => (_probe as IDisposable)?.Dispose();
 
     private void HandleCompleted(ProbeCompleted completed)
     {

@@ -27,7 +27,11 @@ public static partial class ConfigExporter
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         writer.WriteLine("# Effective LocalPort configuration: defaults merged, variables substituted, secrets masked.");
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
-        return writer.ToString();
+        // YamlStream always closes the document with "..."; a one-document file reads better without it.
+        var yaml = writer.ToString();
+        return yaml.EndsWith("...\n", StringComparison.Ordinal) || yaml.EndsWith("...\r\n", StringComparison.Ordinal)
+            ? yaml[..yaml.LastIndexOf("...", StringComparison.Ordinal)]
+            : yaml;
     }
 
     private static YamlMappingNode Service(ServiceSpec service) => Map(

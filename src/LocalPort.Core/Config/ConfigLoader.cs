@@ -72,7 +72,7 @@ public static partial class ConfigLoader
     private static YamlMappingNode? ReadDocument(string yaml, DiagnosticBag bag)
     {
         var stream = new YamlStream();
-        stream.Load(new DepthLimitedParser(new Parser(new StringReader(yaml))));
+        stream.Load(new GuardedParser(new Parser(new StringReader(yaml))));
         if (stream.Documents.Count > 1)
             bag.Warning(stream.Documents[1].RootNode.Start, "only the first YAML document is read; remove the '---' and what follows");
 

@@ -89,14 +89,16 @@ internal sealed class ConfigSection
             {
                 if (keyNode is not YamlScalarNode { Value: { } key })
                 {
-                    bag.Warning(keyNode.Start, $"{layer.Path}: a key must be a plain name; {NodeText.Describe(keyNode)} is ignored");
+                    bag.Warning(keyNode.Start, $"{Place(layer)}: a key must be a plain name; {NodeText.Describe(keyNode)} is ignored");
                     continue;
                 }
                 if (key == MergeKey || known.Contains(key)) continue;
                 var hint = hints is not null && hints.TryGetValue(key, out var why) ? $" ({why})" : Suggest(key, known);
-                bag.Warning(keyNode.Start, $"{layer.Path}: unknown key '{key}' is ignored{hint}");
+                bag.Warning(keyNode.Start, $"{Place(layer)}: unknown key '{key}' is ignored{hint}");
             }
     }
+
+    private static string Place(Layer layer) => layer.Path.Length == 0 ? "top level" : layer.Path;
 
     private static string Suggest(string key, IReadOnlyCollection<string> known)
     {
@@ -107,21 +109,21 @@ internal sealed class ConfigSection
         return best.Key is null ? "" : $"; did you mean '{best.Key}'?";
     }
 
+    /// <summary>Edits between two keys, a swap of neighbours counting as one (typos are mostly swaps).</summary>
     private static int EditDistance(string a, string b)
     {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
         for (var i = 1; i <= a.Length; i++)
-        {
-            var diagonal = row[0];
-            row[0] = i;
             for (var j = 1; j <= b.Length; j++)
             {
-                var above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
             }
-        }
-        return row[b.Length];
+        return d[a.Length, b.Length];
     }
 
     private static List<Layer> Expand(YamlMappingNode node, string path, int depth)

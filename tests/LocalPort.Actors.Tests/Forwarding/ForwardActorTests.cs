@@ -1,3 +1,4 @@
+using Akka.Actor;
 using LocalPort.Actors.Forwarding;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Tests.Support;

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using LocalPort.Actors.Health;
 using LocalPort.Actors.Tests.Support;
 using LocalPort.Core.Config;

@@ -35,7 +35,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Tags_description_and_priority_are_read()
     {
-        var web = OnlyService(TcpService(extra: """
+        var web = OnlyService("services:\n" + TcpService(extra: """
                 tags: [frontend, demo]
                 description: "The web tier"
                 priority: 7
@@ -262,17 +262,17 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Cluster_health_and_cluster_contexts_are_accepted_without_warnings()
     {
-        var result = Load($"""
+        var result = Load($$"""
             defaults:
               cluster_health:
                 enabled: true
                 interval: 240
-                commands: {{cluster_info: true}}
+                commands: {cluster_info: true}
             cluster_contexts:
               minikube:
-                cluster_health: {{interval: 180}}
+                cluster_health: {interval: 180}
             services:
-            {TcpService()}
+            {{TcpService()}}
             """);
 
         Assert.True(result.Ok);

@@ -89,7 +89,7 @@ internal static class ConfigTestKit
                 return;
         }
         Assert.True(expected.GetType() == actual.GetType(), $"{path}: expected {expected.GetType().Name}, got {actual.GetType().Name}");
-        foreach (var property in expected.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0))
+        foreach (var property in expected.GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
         {
             // SourcePath says where it was read from; Enabled is derived from Services.
             if (expected is LocalPortConfig && property.Name is nameof(LocalPortConfig.SourcePath) or nameof(LocalPortConfig.Enabled)) continue;

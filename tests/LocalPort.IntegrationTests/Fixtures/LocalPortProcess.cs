@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace LocalPort.IntegrationTests.Fixtures;
+
+/// <summary>
+/// The real `localport` CLI (built next to this assembly through the project reference) as a child
+/// process: private LOCALPORT_HOME and HOME, stdout and stderr collected line by line, signals by pid.
+/// Dispose kills it and everything it started if it is still running.
+/// </summary>
+public sealed class LocalPortProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _stdout = [];
+    private readonly List<string> _stderr = [];
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _errorClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public int Pid { get; }
+    public IReadOnlyList<string> Arguments { get; }
+
+    private LocalPortProcess(ProcessStartInfo info)
+    {
+        Arguments = info.ArgumentList.ToList();
+        _process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) => Add(_stdout, e.Data, _outputClosed);
+        _process.ErrorDataReceived += (_, e) => Add(_stderr, e.Data, _errorClosed);
+        _process.Start();
+        Pid = _process.Id;
+        _process.StandardInput.Close();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Starts `localport ARGS` with LOCALPORT_HOME=<paramref name="home"/>/state and HOME=<paramref name="home"/>.</summary>
+    public static LocalPortProcess Start(string home, string workingDirectory, params string[] arguments)
+    {
+        var (fileName, prefix) = Executable();
+        var info = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = workingDirectory,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        foreach (var argument in prefix.Concat(arguments)) info.ArgumentList.Add(argument);
+        info.Environment["LOCALPORT_HOME"] = Path.Combine(home, "state");
+        info.Environment["HOME"] = home;
+        // Nothing from the developer's environment may choose another file or directory.
+        foreach (var variable in new[] { "LOCALPORT_CONFIG", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG" })
+            info.Environment.Remove(variable);
+        return new LocalPortProcess(info);
+    }
+
+    /// <summary>Runs a short command to completion (config …, bad usage), bounded.</summary>
+    public static Run.Result Invoke(string home, string workingDirectory, params string[] arguments)
+    {
+        using var process = Start(home, workingDirectory, arguments);
+        var code = process.WaitForExit(TimeSpan.FromSeconds(30));
+        return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
+    }
+
+    /// <summary>The apphost `localport` next to this assembly, or `dotnet localport.dll` when there is none.</summary>
+    private static (string FileName, string[] Prefix) Executable()
+    {
+        var directory = AppContext.BaseDirectory;
+        var apphost = Path.Combine(directory, "localport");
+        if (File.Exists(apphost)) return (apphost, []);
+        var dll = Path.Combine(directory, "localport.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException("localport.dll is not next to the test assembly; is the CLI project referenced?", dll);
+        return ("dotnet", [dll]);
+    }
+
+    private void Add(List<string> lines, string? line, TaskCompletionSource closed)
+    {
+        if (line is null)
+        {
+            closed.TrySetResult();
+            lock (_gate) Monitor.PulseAll(_gate);
+            return;
+        }
+        lock (_gate)
+        {
+            lines.Add(line);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public IReadOnlyList<string> Stdout { get { lock (_gate) return _stdout.ToList(); } }
+    public IReadOnlyList<string> Stderr { get { lock (_gate) return _stderr.ToList(); } }
+    public bool HasExited => _process.HasExited;
+    /// <summary>Time since start, for messages.</summary>
+    public TimeSpan Uptime => _clock.Elapsed;
+
+    /// <summary>Status lines printed so far (stdout lines that parse as one).</summary>
+    public IReadOnlyList<StatusLine> Statuses => Stdout.Select(StatusLine.TryParse).OfType<StatusLine>().ToList();
+
+    /// <summary>Number of stdout lines so far: pass it as <c>from</c> to wait only for what comes next.</summary>
+    public int StdoutCount { get { lock (_gate) return _stdout.Count; } }
+
+    /// <summary>Waits (event-driven) for a stdout line at index ≥ <paramref name="from"/> that satisfies the predicate.</summary>
+    public string WaitForLine(Func<string, bool> predicate, TimeSpan timeout, int from = 0) =>
+        TryWaitForLine(predicate, timeout, from) ?? throw new Xunit.Sdk.XunitException(
+            $"no matching line within {timeout.TotalSeconds:0.#}s. {Describe()}");
+
+    public string? TryWaitForLine(Func<string, bool> predicate, TimeSpan timeout, int from = 0)
+    {
+        var deadline = Stopwatch.StartNew();
+        lock (_gate)
+        {
+            var next = from;
+            while (true)
+            {
+                for (; next < _stdout.Count; next++)
+                    if (predicate(_stdout[next])) return _stdout[next];
+                var left = timeout - deadline.Elapsed;
+                if (left <= TimeSpan.Zero || _outputClosed.Task.IsCompleted) return null;
+                Monitor.Wait(_gate, left);
+            }
+        }
+    }
+
+    /// <summary>Waits for a status line (index ≥ <paramref name="from"/>) for which the predicate holds.</summary>
+    public StatusLine WaitForStatus(Func<StatusLine, bool> predicate, TimeSpan timeout, int from = 0)
+    {
+        var line = WaitForLine(l => StatusLine.TryParse(l) is { } s && predicate(s), timeout, from);
+        return StatusLine.TryParse(line)!;
+    }
+
+    /// <summary>The latest status line of a service, or null.</summary>
+    public StatusLine? Latest(string name) => Statuses.LastOrDefault(s => s.Name == name);
+
+    public bool SendSignal(int signal) => Native.Signal(Pid, signal);
+
+    /// <summary>The exit code; fails the test if the process is still running after <paramref name="timeout"/>.</summary>
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+            throw new Xunit.Sdk.XunitException($"localport did not exit within {timeout.TotalSeconds:0.#}s. {Describe()}");
+        _process.WaitForExit(); // drains the redirected output
+        Task.WaitAll([_outputClosed.Task, _errorClosed.Task], TimeSpan.FromSeconds(5));
+        return _process.ExitCode;
+    }
+
+    /// <summary>Everything it printed, for assertion messages.</summary>
+    public string Describe() =>
+        $"localport {string.Join(' ', Arguments)} (pid {Pid}, {(HasExited ? "exited" : "running")}, up {Uptime.TotalSeconds:0.0}s)\n" +
+        $"--- stdout ---\n{string.Join('\n', Stdout)}\n--- stderr ---\n{string.Join('\n', Stderr)}";
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // Everything it started goes too (ssh, kubectl, stand-ins).
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+
+namespace LocalPort.IntegrationTests.Fixtures;
+
+/// <summary>Signals and /proc: what the tests use to hurt and inspect processes.</summary>
+public static class Native
+{
+    public const int SIGINT = 2;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int SIGCONT = 18;
+    public const int SIGSTOP = 19;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
+
+    /// <summary>Sends a signal; false when the process does not exist (or is not ours).</summary>
+    public static bool Signal(int pid, int signal) => pid > 0 && SysKill(pid, signal) == 0;
+
+    /// <summary>True while the pid names a process that has not exited (zombies count as gone).</summary>
+    public static bool IsAlive(int pid)
+    {
+        var state = State(pid);
+        return state is not null && state != 'Z' && state != 'X';
+    }
+
+    /// <summary>The one-letter state from /proc/PID/stat (R, S, T, Z…), or null when there is no such process.</summary>
+    public static char? State(int pid)
+    {
+        var stat = ReadStat(pid);
+        if (stat is null) return null;
+        var afterName = stat.LastIndexOf(')');
+        return afterName < 0 || afterName + 2 >= stat.Length ? null : stat[afterName + 2];
+    }
+
+    /// <summary>The executable's short name (comm), or null.</summary>
+    public static string? Command(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Every live descendant of <paramref name="pid"/> (children, grandchildren…).</summary>
+    public static IReadOnlyList<int> Descendants(int pid)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var candidate)) continue;
+            var stat = ReadStat(candidate);
+            if (stat is null) continue;
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length > 1 && int.TryParse(fields[1], out var parent)) parents[candidate] = parent;
+        }
+        var result = new List<int>();
+        var frontier = new Queue<int>([pid]);
+        while (frontier.Count > 0)
+        {
+            var current = frontier.Dequeue();
+            foreach (var (child, parent) in parents)
+            {
+                if (parent != current || result.Contains(child)) continue;
+                result.Add(child);
+                frontier.Enqueue(child);
+            }
+        }
+        return result;
+    }
+
+    private static string? ReadStat(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}

@@ -1,0 +1,51 @@
+namespace LocalPort.IntegrationTests.Fixtures;
+
+/// <summary>Small builders for localport.yaml text, so each test shows only what matters to it.</summary>
+public static class Yaml
+{
+    /// <summary>A whole file: the services given, with quick restarts and no surprise defaults.</summary>
+    public static string File(params string[] services) =>
+        "version: \"1.0\"\n" +
+        "defaults:\n" +
+        "  restart_policy:\n" +
+        "    max_attempts: 0\n" +
+        "    initial_delay: 200ms\n" +
+        "    max_delay: 2s\n" +
+        "services:\n" + string.Join("\n", services) + "\n";
+
+    public static string Tcp(string name, int localPort, int upstreamPort, string? healthCheck = null) => $"""
+          - name: {name}
+            technology: tcp
+            local_port: {localPort}
+            remote_port: {upstreamPort}
+            connection:
+              host: 127.0.0.1
+        {Indent(healthCheck)}
+        """;
+
+    public static string Ssh(string name, int localPort, int remotePort, SshServer server, string? healthCheck = null, string? restartPolicy = null) => $"""
+          - name: {name}
+            technology: ssh
+            local_port: {localPort}
+            remote_port: {remotePort}
+            connection:
+              remote_host: 127.0.0.1
+        {server.ConnectionYaml()}
+        {Indent(healthCheck)}
+        {Indent(restartPolicy)}
+        """;
+
+    public static string Kubectl(string name, int localPort, int remotePort, string connection, string? healthCheck = null, string? restartPolicy = null) => $"""
+          - name: {name}
+            technology: kubectl
+            local_port: {localPort}
+            remote_port: {remotePort}
+            connection:
+        {Indent(connection, "      ")}
+        {Indent(healthCheck)}
+        {Indent(restartPolicy)}
+        """;
+
+    private static string Indent(string? block, string indent = "    ") =>
+        block is null ? "" : string.Join("\n", block.Trim('\n').Split('\n').Select(line => indent + line));
+}
