@@ -33,10 +33,12 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private sealed record StartTimedOut(int Generation);
     private sealed class FailuresForgiven { public static readonly FailuresForgiven Instance = new(); }
     private sealed record TunnelStopped(IActorRef ReplyTo);
+    private sealed class CheckSuspended { public static readonly CheckSuspended Instance = new(); }
 
     private const string RetryTimer = "retry";
     private const string ResetTimer = "reset";
     private const string StartTimer = "start-timeout";
+    private const string SuspendedTimer = "suspended";
 
     private readonly ServiceSpec _spec;
     private readonly LocalPortRuntime _runtime;
@@ -46,6 +48,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private int _generation;
     private int _failures;
     private int _restarts;
+    private int _suspendedChecks;
     private string? _lastError;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -126,6 +129,8 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
             _relay!.SetTarget(m.Endpoint);
             _log.Info("{0}: forwarding 127.0.0.1:{1} -> {2}", _spec.Name, _spec.LocalPort, m.Endpoint);
             Timers.StartSingleTimer(ResetTimer, FailuresForgiven.Instance, _spec.RestartPolicy.ResetAfter);
+            _suspendedChecks = 0;
+            Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
             Report(ServiceState.Running);
             Become(Running);
         });
@@ -138,7 +143,19 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     {
         Receive<Unhealthy>(m => OnFailure($"unhealthy: {m.Reason}"));
         Receive<FailuresForgiven>(_ => _failures = 0);
+        Receive<CheckSuspended>(_ => HandleCheckSuspended());
         CommonWhileActive();
+    }
+
+    /// <summary>
+    /// A stopped (SIGSTOP) tunnel still accepts connections into the kernel backlog, so a plain
+    /// connect check cannot see it; its owner can. Same budget as the health checks.
+    /// </summary>
+    private void HandleCheckSuspended()
+    {
+        _suspendedChecks = _tunnel is { IsSuspended: true } ? _suspendedChecks + 1 : 0;
+        if (_suspendedChecks >= _spec.HealthCheck.FailureThreshold)
+            OnFailure($"tunnel process {_tunnel?.Pid} is stopped and carries no traffic; killed it");
     }
 
     private void BackingOff()
@@ -176,6 +193,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         Receive<RetryDue>(_ => { });
         Receive<StartTimedOut>(_ => { });
         Receive<FailuresForgiven>(_ => { });
+        Receive<CheckSuspended>(_ => { });
     }
 
     private void OnFailure(string reason)
@@ -184,6 +202,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         _generation++;
         Timers.Cancel(ResetTimer);
         Timers.Cancel(StartTimer);
+        Timers.Cancel(SuspendedTimer);
         _relay?.ClearTarget();
         KillTunnel();
         _failures++;

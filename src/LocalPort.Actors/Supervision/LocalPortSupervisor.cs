@@ -97,38 +97,45 @@ public sealed class LocalPortSupervisor : ReceiveActor
 
     private void BeginStopAll(IActorRef replyTo)
     {
-        var order = _services.Values
+        // Highest priority first; services of equal priority stop together.
+        var groups = new Queue<List<Service>>(_services.Values
             .Where(s => s.Forward is not null)
-            .OrderByDescending(s => s.Spec.Priority)
-            .ThenBy(s => s.Spec.Name, StringComparer.Ordinal)
-            .ToList();
-        foreach (var service in order)
-        {
-            service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
-            service.Forward!.Tell(ForwardActor.Stop.Instance);
-        }
-        var pending = order.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal);
-        if (pending.Count == 0)
-        {
-            replyTo.Tell(new AllStopped(0));
-            return;
-        }
-        Become(() => StoppingAll(pending, order.Count, [replyTo]));
-    }
+            .GroupBy(s => s.Spec.Priority)
+            .OrderByDescending(g => g.Key)
+            .Select(g => g.ToList()));
+        var total = groups.Sum(g => g.Count);
+        var waiters = new List<IActorRef> { replyTo };
+        var pending = new HashSet<string>(StringComparer.Ordinal);
 
-    private void StoppingAll(HashSet<string> pending, int total, List<IActorRef> waiters)
-    {
-        Receive<ForwardActor.Stopped>(m =>
+        void StopNextGroup()
         {
-            pending.Remove(m.Name);
+            while (pending.Count == 0 && groups.Count > 0)
+            {
+                foreach (var service in groups.Dequeue())
+                {
+                    pending.Add(service.Spec.Name);
+                    service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+                    service.Forward!.Tell(ForwardActor.Stop.Instance);
+                }
+            }
             if (pending.Count > 0) return;
             foreach (var waiter in waiters) waiter.Tell(new AllStopped(total));
             Become(Running);
+        }
+
+        Become(() =>
+        {
+            Receive<ForwardActor.Stopped>(m =>
+            {
+                pending.Remove(m.Name);
+                StopNextGroup();
+            });
+            Receive<ForwardActor.StateChanged>(HandleStateChanged);
+            Receive<HealthCheckActor.HealthChanged>(_ => { });
+            Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
+            // A second StopAll joins the one in progress rather than starting another.
+            Receive<StopAll>(_ => waiters.Add(Sender));
         });
-        Receive<ForwardActor.StateChanged>(HandleStateChanged);
-        Receive<HealthCheckActor.HealthChanged>(_ => { });
-        Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
-        // A second StopAll joins the one in progress rather than starting another.
-        Receive<StopAll>(_ => waiters.Add(Sender));
+        StopNextGroup();
     }
 }

@@ -72,7 +72,17 @@ public static partial class ConfigLoader
     private static YamlMappingNode? ReadDocument(string yaml, DiagnosticBag bag)
     {
         var stream = new YamlStream();
-        stream.Load(new GuardedParser(new Parser(new StringReader(yaml))));
+        var parser = new GuardedParser(new Parser(new StringReader(yaml)));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (Exception e) when (e is not YamlException)
+        {
+            // YamlDotNet's node builder rejects some well-formed-looking event sequences with a plain ArgumentException.
+            var at = parser.Current?.Start ?? Mark.Empty;
+            throw new SyntaxErrorException(at, at, "this YAML structure cannot be read here; check the indentation and the ':' and '-' markers");
+        }
         if (stream.Documents.Count > 1)
             bag.Warning(stream.Documents[1].RootNode.Start, "only the first YAML document is read; remove the '---' and what follows");
 

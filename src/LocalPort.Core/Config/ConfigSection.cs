@@ -51,8 +51,6 @@ internal sealed class ConfigSection
         return null;
     }
 
-    public bool Has(string key) => Get(key) is not null;
-
     /// <summary>Every key of every layer, once, in the order first written.</summary>
     public IEnumerable<(string Key, ConfigField Field)> Entries()
     {

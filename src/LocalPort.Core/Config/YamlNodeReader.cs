@@ -15,8 +15,6 @@ internal sealed class YamlNodeReader(DiagnosticBag bag, LoadOptions options)
 
     private const string DurationForms = "use seconds (5, 1.5) or a number with a unit (500ms, 2s, 1m, 1h)";
 
-    public DiagnosticBag Bag => bag;
-
     /// <summary>The text of a scalar after env substitution; null for an absent, null or non-scalar value.</summary>
     public string? Text(ConfigField field, bool required = false) => Expand(field, required, out _);
 

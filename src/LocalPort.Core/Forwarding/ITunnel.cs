@@ -11,6 +11,8 @@ public interface ITunnel
     /// <summary>Completes with the exit code when the tunnel is gone.</summary>
     Task<int> Exited { get; }
     int? Pid { get; }
+    /// <summary>True while the tunnel's process is stopped (SIGSTOP/traced): alive, but it cannot carry traffic.</summary>
+    bool IsSuspended { get; }
     /// <summary>Why it failed, in a user's words (classified child output).</summary>
     string DescribeFailure();
     /// <summary>Graceful stop: SIGTERM, then SIGKILL after the grace period.</summary>

@@ -12,6 +12,7 @@ public abstract class ProcessTunnel : ITunnel
     public Task<EndPoint> Ready => ReadySource.Task;
     public Task<int> Exited => Child.Exited;
     public int? Pid => Child.Pid;
+    public bool IsSuspended => !Exited.IsCompleted && Posix.State(Child.Pid) is 'T' or 't';
 
     protected void Launch(ProcessSpec spec)
     {

@@ -17,6 +17,7 @@ public sealed class TcpTunnel : ITunnel
     public Task<EndPoint> Ready { get; }
     public Task<int> Exited => _exited.Task;
     public int? Pid => null;
+    public bool IsSuspended => false;
 
     private static async Task<EndPoint> Resolve(string host, int port)
     {

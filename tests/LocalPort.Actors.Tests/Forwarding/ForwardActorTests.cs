@@ -134,4 +134,22 @@ public class ForwardActorTests : VirtualTimeTestKit
 
         ExpectState(ServiceState.Running);
     }
+
+    [Fact]
+    public void A_stopped_tunnel_process_is_killed_after_failure_threshold_intervals()
+    {
+        var check = HealthCheckSpec.Default with { Interval = TimeSpan.FromSeconds(2), FailureThreshold = 2 };
+        ChildActorOf(ForwardActor.Props(Specs.Service(check: check), Runtime));
+        ExpectState(ServiceState.Running);
+        var paused = _tunnels.Next();
+        paused.IsSuspended = true;
+
+        Advance(TimeSpan.FromSeconds(2));
+        Assert.True(_tunnels.NoneStartedWithin(TimeSpan.FromMilliseconds(200)));
+        Advance(TimeSpan.FromSeconds(2));
+
+        _tunnels.Next();
+        Assert.True(paused.Killed);
+        Assert.Contains("is stopped", ExpectState(ServiceState.Running).LastError);
+    }
 }

@@ -41,6 +41,7 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public Task<EndPoint> Ready => _ready.Task;
     public Task<int> Exited => _exited.Task;
     public int? Pid { get; } = pid;
+    public bool IsSuspended { get; set; }
     public bool Killed { get; private set; }
     public bool StoppedGracefully { get; private set; }
 

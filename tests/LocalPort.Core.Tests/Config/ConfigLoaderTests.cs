@@ -306,6 +306,17 @@ public sealed class ConfigLoaderTests
         Assert.Equal(8, error.Line);
     }
 
+    [Theory]
+    [InlineData("defaults:\n  restart_policy: {max+XB\naT[\\who_attempts: 3}\nservices: []\n", 2)]
+    [InlineData("services:\n  - name: a\n    health_check:\n      : type: postgres\n      config: {}\n", 5)]
+    public void Text_that_trips_the_yaml_library_is_still_a_located_syntax_error(string yaml, int line)
+    {
+        var error = Assert.Single(Load(yaml).Diagnostics);
+
+        Assert.StartsWith("YAML syntax error: ", error.Message);
+        Assert.Equal(line, error.Line);
+    }
+
     [Fact]
     public void Absurdly_deep_nesting_is_refused_instead_of_overflowing_the_stack()
     {

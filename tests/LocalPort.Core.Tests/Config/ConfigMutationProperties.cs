@@ -94,7 +94,7 @@ public sealed class ConfigMutationProperties
         from strict in Gen.Elements(false, true)
         select new Case(config, mutations, strict);
 
-    [Property(MaxTest = 30000)]
+    [Property(MaxTest = 1000)]
     public Property Mutated_configs_never_throw_and_every_rejection_is_located()
     {
         return Prop.ForAll(Arb.From(AnyCase), testCase =>
