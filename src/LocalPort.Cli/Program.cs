@@ -18,7 +18,7 @@ if (parse.Errors.Count > 0)
 try
 {
     // Signals belong to the supervisor (one owner), so the parser must not claim Ctrl-C.
-    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
 }
 catch (Exception e)
 {

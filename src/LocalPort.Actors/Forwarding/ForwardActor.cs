@@ -21,9 +21,22 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     public sealed record Unhealthy(string Reason);
     /// <summary>Manual restart (also clears a Failed state).</summary>
     public sealed class Restart { public static readonly Restart Instance = new(); private Restart() { } }
-    /// <summary>Stop the tunnel and close the port; answered with <see cref="Stopped"/>.</summary>
-    public sealed class Stop { public static readonly Stop Instance = new(); private Stop() { } }
+    /// <summary>
+    /// Stop the tunnel (SIGTERM) and close the port; answered with <see cref="Stopped"/>. During shutdown
+    /// a child that ignores SIGTERM is left to force-cleanup rather than killed here.
+    /// </summary>
+    public sealed record Stop(bool KillAfterGrace)
+    {
+        public static readonly Stop Instance = new(true);
+        public static readonly Stop ForShutdown = new(false);
+    }
     public sealed record Stopped(string Name);
+    /// <summary>Shutdown's first phase: no more restarts; answered with <see cref="Frozen"/>.</summary>
+    public sealed class Freeze { public static readonly Freeze Instance = new(); private Freeze() { } }
+    public sealed record Frozen(string Name);
+    /// <summary>Close the port to new connections and wait for relayed ones; answered with <see cref="Drained"/>.</summary>
+    public sealed class Drain { public static readonly Drain Instance = new(); private Drain() { } }
+    public sealed record Drained(string Name);
     /// <summary>Reported to the parent on every state change.</summary>
     public sealed record StateChanged(string Name, ServiceState State, int Restarts, int? Pid, string? LastError);
 
@@ -33,6 +46,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private sealed record StartTimedOut(int Generation);
     private sealed class FailuresForgiven { public static readonly FailuresForgiven Instance = new(); }
     private sealed record TunnelStopped(IActorRef ReplyTo);
+    private sealed record RelayDrained(IActorRef ReplyTo);
     private sealed class CheckSuspended { public static readonly CheckSuspended Instance = new(); }
 
     private const string RetryTimer = "retry";
@@ -49,6 +63,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private int _failures;
     private int _restarts;
     private int _suspendedChecks;
+    private bool _frozen;
     private string? _lastError;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -60,8 +75,31 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     {
         _spec = spec;
         _runtime = runtime;
-        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         Receive<TunnelStopped>(m => m.ReplyTo.Tell(new Stopped(_spec.Name)));
+    }
+
+    /// <summary>Freeze and Drain are answered in every state: shutdown must never wait on a busy service.</summary>
+    private void ShutdownHandlers()
+    {
+        Receive<Freeze>(_ =>
+        {
+            _frozen = true;
+            Timers.Cancel(RetryTimer);
+            Sender.Tell(new Frozen(_spec.Name));
+        });
+        Receive<Drain>(_ =>
+        {
+            var replyTo = Sender;
+            if (_relay is null)
+            {
+                replyTo.Tell(new Drained(_spec.Name));
+                return;
+            }
+            _relay.StopAccepting();
+            _relay.DrainAsync().ContinueWith(_ => new RelayDrained(replyTo), TaskScheduler.Default).PipeTo(Self);
+        });
+        Receive<RelayDrained>(m => m.ReplyTo.Tell(new Drained(_spec.Name)));
     }
 
     /// <summary>The port the relay listens on (differs from the spec only when the spec asks for 0 in tests).</summary>
@@ -105,7 +143,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         if (_relay is not null) return true;
         try
         {
-            _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort)).Start();
+            _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort), _runtime.Ledger, $"relay of {_spec.Name}").Start();
             return true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
@@ -166,18 +204,20 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
 
     private void Failed()
     {
+        ShutdownHandlers();
         Receive<Restart>(_ =>
         {
             _failures = 0;
             StartAttempt();
         });
-        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         ReceiveAny(_ => { });
     }
 
     /// <summary>Handlers shared by Starting, Running and BackingOff; call it last so state-specific handlers win.</summary>
     private void CommonWhileActive()
     {
+        ShutdownHandlers();
         Receive<TunnelFailed>(m => m.Generation == _generation, m => OnFailure(m.Reason));
         Receive<Restart>(_ =>
         {
@@ -185,7 +225,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
             _failures = 0;
             StartAttempt();
         });
-        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         // Messages about earlier tunnels are expected after a restart.
         Receive<TunnelFailed>(_ => { });
         Receive<TunnelReady>(_ => { });
@@ -208,6 +248,12 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         _failures++;
         _log.Warning("{0}: {1} (failure {2})", _spec.Name, reason, _failures);
 
+        if (_frozen)
+        {
+            Report(ServiceState.Stopped);
+            Become(StoppedState);
+            return;
+        }
         if (!Backoff.MayRetry(_spec.RestartPolicy, _failures))
         {
             Report(ServiceState.Failed);
@@ -232,7 +278,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         _tunnel = null;
     }
 
-    private void BeginStop(IActorRef replyTo)
+    private void BeginStop(IActorRef replyTo, bool killAfterGrace)
     {
         _generation++;
         Timers.CancelAll();
@@ -242,17 +288,18 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         var relay = _relay;
         _relay = null;
         Become(Stopping);
-        StopResources(tunnel, relay).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
+        StopResources(tunnel, relay, killAfterGrace).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
     }
 
-    private async Task StopResources(ITunnel? tunnel, RelayListener? relay)
+    private async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace)
     {
         if (relay is not null) await relay.DisposeAsync();
-        if (tunnel is not null) await tunnel.StopAsync(_runtime.StopGrace);
+        if (tunnel is not null) await tunnel.StopAsync(_runtime.StopGrace, killAfterGrace);
     }
 
     private void Stopping()
     {
+        ShutdownHandlers();
         Receive<TunnelStopped>(m =>
         {
             Report(ServiceState.Stopped);
@@ -265,6 +312,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
 
     private void StoppedState()
     {
+        ShutdownHandlers();
         Receive<Stop>(_ => Sender.Tell(new Stopped(_spec.Name)));
         Receive<Restart>(_ => StartAttempt());
         ReceiveAny(_ => { });

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using LocalPort.Actors.Services;
+using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Core;
 using LocalPort.Core.Config;
@@ -15,6 +16,10 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     public LocalPortPaths Paths { get; init; } = LocalPortPaths.FromEnvironment();
     /// <summary>Replaces tunnels/probes (tests, chaos); null uses the real ones.</summary>
     public LocalPortRuntime? Runtime { get; init; }
+    /// <summary>Take over SIGINT/SIGTERM/SIGHUP/SIGQUIT. Off by default: a host app keeps its own signals.</summary>
+    public bool HandleSignals { get; init; }
+    /// <summary>Sees every signal the bridge handles (the CLI prints progress from it).</summary>
+    public Action<System.Runtime.InteropServices.PosixSignal, int>? OnSignal { get; init; }
 
     public IEnumerable<ServiceSpec> SelectedServices =>
         Services is null ? Config.Services : Config.Services.Where(s => Services.Contains(s.Name));
@@ -23,6 +28,7 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
 public static class LocalPortHostingExtensions
 {
     public const string RootName = "localport";
+    public const string CoordinatorName = "localport-shutdown";
 
     /// <summary>Adds the LocalPort supervision tree to the host's ActorSystem.</summary>
     public static AkkaConfigurationBuilder WithLocalPort(this AkkaConfigurationBuilder builder, LocalPortOptions options)
@@ -35,12 +41,25 @@ public static class LocalPortHostingExtensions
             registry.Register<LocalPortSupervisor>(root);
 
             var shutdown = CoordinatedShutdown.Get(system);
-            var budget = shutdown.Timeout("localport-cancel-tasks");
-            shutdown.AddTask("localport-cancel-tasks", "stop-services", async () =>
+            var coordinator = system.ActorOf(
+                ShutdownCoordinator.Props(root, runtime.Ledger, shutdown.Timeout, runtime.FlushLogs, runtime.OnShutdownCompleted),
+                CoordinatorName);
+            registry.Register<ShutdownCoordinator>(coordinator);
+            foreach (var phase in ShutdownPhases.All)
             {
-                await root.Ask<AllStopped>(StopAll.Instance, budget);
-                return Akka.Done.Instance;
-            });
+                shutdown.AddTask(phase, "localport", async () =>
+                {
+                    await coordinator.Ask<PhaseReport>(new ShutdownCoordinator.RunPhase(phase), shutdown.Timeout(phase));
+                    return Akka.Done.Instance;
+                });
+            }
+
+            if (options.HandleSignals)
+            {
+                var signals = new SignalBridge(system, coordinator, root, runtime.Ledger);
+                if (options.OnSignal is not null) signals.Received += options.OnSignal;
+                system.RegisterOnTermination(signals.Dispose);
+            }
         });
         return builder;
     }

@@ -41,3 +41,43 @@ public sealed class StopAll
 }
 
 public sealed record AllStopped(int Stopped);
+
+/// <summary>
+/// Shutdown, first phase: no more starts, restarts or reloads. The root passes it to every forward
+/// (each answers the sender with ForwardActor.Frozen) and answers with <see cref="PhaseTargets"/>.
+/// </summary>
+public sealed class StopNewWork
+{
+    public static readonly StopNewWork Instance = new();
+    private StopNewWork() { }
+}
+
+/// <summary>Shutdown, second phase: close ports to new connections and let relayed ones finish (ForwardActor.Drained each).</summary>
+public sealed class DrainConnections
+{
+    public static readonly DrainConnections Instance = new();
+    private DrainConnections() { }
+}
+
+/// <summary>The services that will answer a phase command.</summary>
+public sealed record PhaseTargets(IReadOnlyList<string> Services);
+
+/// <summary>Restart one service by hand (also clears Failed); refused once shutdown has begun.</summary>
+public sealed record RestartService(string Name);
+
+public sealed record CommandAccepted(string Name);
+public sealed record CommandRefused(string Reason);
+
+/// <summary>SIGHUP or `daemon reload`: re-read the configuration file.</summary>
+public sealed class ReloadConfig
+{
+    public static readonly ReloadConfig Instance = new();
+    private ReloadConfig() { }
+}
+
+/// <summary>SIGQUIT: write every service's status to the log.</summary>
+public sealed class DumpStatus
+{
+    public static readonly DumpStatus Instance = new();
+    private DumpStatus() { }
+}

@@ -19,6 +19,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
     private readonly Dictionary<string, Service> _services = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceStatus> _status = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _acceptingWork = true;
 
     public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime) =>
         Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime));
@@ -55,6 +56,48 @@ public sealed class LocalPortSupervisor : ReceiveActor
         Receive<HealthCheckActor.HealthChanged>(HandleHealthChanged);
         Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
         Receive<StopAll>(_ => BeginStopAll(Sender));
+        Receive<StopNewWork>(_ =>
+        {
+            _acceptingWork = false;
+            foreach (var service in Started) service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+            SendToAll(ForwardActor.Freeze.Instance);
+        });
+        Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
+        Receive<RestartService>(HandleRestart);
+        // Reloading from a file arrives with the daemon; a foreground run keeps its configuration.
+        Receive<ReloadConfig>(_ => _log.Warning("reload requested, but this supervisor was started without a watched configuration file; restart it to apply changes"));
+        Receive<DumpStatus>(_ =>
+        {
+            foreach (var s in Snapshot().Services)
+                _log.Info("status {0}", $"{s.Name}: {s.State} healthy={s.Healthy?.ToString() ?? "-"} pid={s.Pid?.ToString() ?? "-"} " +
+                                         $"restarts={s.Restarts} port={s.LocalPort} error={s.LastError ?? "-"}");
+        });
+    }
+
+    private IEnumerable<Service> Started => _services.Values.Where(s => s.Forward is not null);
+
+    /// <summary>Passes a phase command to every forward; their answers go straight to the asker.</summary>
+    private void SendToAll(object command)
+    {
+        var services = Started.ToList();
+        foreach (var service in services) service.Forward!.Tell(command, Sender);
+        Sender.Tell(new PhaseTargets(services.Select(s => s.Spec.Name).ToList()));
+    }
+
+    private void HandleRestart(RestartService command)
+    {
+        if (!_acceptingWork)
+        {
+            Sender.Tell(new CommandRefused("LocalPort is shutting down"));
+            return;
+        }
+        if (!_services.TryGetValue(command.Name, out var service) || service.Forward is null)
+        {
+            Sender.Tell(new CommandRefused($"no running service named '{command.Name}'"));
+            return;
+        }
+        service.Forward.Tell(ForwardActor.Restart.Instance);
+        Sender.Tell(new CommandAccepted(command.Name));
     }
 
     private StatusSnapshot Snapshot() => new(_status.Values.OrderBy(s => s.Name, StringComparer.Ordinal).ToList());
@@ -115,7 +158,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
                 {
                     pending.Add(service.Spec.Name);
                     service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
-                    service.Forward!.Tell(ForwardActor.Stop.Instance);
+                    service.Forward!.Tell(_acceptingWork ? ForwardActor.Stop.Instance : ForwardActor.Stop.ForShutdown);
                 }
             }
             if (pending.Count > 0) return;
@@ -135,6 +178,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
             Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
             // A second StopAll joins the one in progress rather than starting another.
             Receive<StopAll>(_ => waiters.Add(Sender));
+            Receive<RestartService>(_ => Sender.Tell(new CommandRefused("services are stopping")));
         });
         StopNextGroup();
     }

@@ -41,6 +41,17 @@ public static class RunCommand
         return await RunAsync(parse, config, parse.GetValue(ServicesArgument) ?? [], parse.GetValue(TagOption) ?? []);
     }
 
+    private static string Describe(PosixSignal signal, int count) => (signal, count) switch
+    {
+        (PosixSignal.SIGINT, 1) or (PosixSignal.SIGTERM, 1) => $"{signal}: stopping every service… (Ctrl-C again to skip to force-cleanup)",
+        (PosixSignal.SIGINT, 2) => "SIGINT again: skipping to force-cleanup (once more exits at once)",
+        (PosixSignal.SIGINT, _) => "SIGINT a third time: killing everything and exiting now",
+        (PosixSignal.SIGTERM, _) => "SIGTERM: already stopping",
+        (PosixSignal.SIGHUP, _) => "SIGHUP: reload requested",
+        (PosixSignal.SIGQUIT, _) => "SIGQUIT: status written to the log",
+        _ => signal.ToString(),
+    };
+
     /// <summary>Picks the services, refusing unknown names; disabled services never start.</summary>
     public static IReadOnlyList<string>? Select(LocalPortConfig config, IReadOnlyCollection<string> names, IReadOnlyCollection<string> tags, TextWriter error)
     {
@@ -79,11 +90,9 @@ public static class RunCommand
         var options = new LocalPortOptions(config) { Services = selected, Paths = LocalPortPaths.FromEnvironment() };
 
         await using var host = await SupervisorHost.StartAsync(options, level,
-            consoleLogs: !interactive && !parse.GetValue(GlobalOptions.Quiet));
-        host.HandleSignals((signal, count) =>
-        {
-            if (count == 1) Console.Error.WriteLine($"{signal}: stopping every service…");
-        });
+            consoleLogs: !interactive && !parse.GetValue(GlobalOptions.Quiet),
+            onSignal: (signal, count) => Console.Error.WriteLine(Describe(signal, count)));
+        host.ShowShutdownProgress(Console.Error);
 
         if (interactive)
         {
@@ -99,7 +108,10 @@ public static class RunCommand
             await StatusView.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out);
         }
         await host.WhenTerminated;
-        Console.Error.WriteLine("stopped.");
+        var report = await host.Report.WaitAsync(TimeSpan.FromSeconds(5));
+        Console.Error.WriteLine(report.Clean
+            ? $"stopped in {report.Total.TotalMilliseconds:0} ms; nothing left behind (report: {host.ReportPath})."
+            : $"stopped in {report.Total.TotalMilliseconds:0} ms; LEFT BEHIND: {string.Join("; ", report.Leftovers)}");
         if (afterStop is not null) await afterStop();
         return ExitCodes.Ok;
     }

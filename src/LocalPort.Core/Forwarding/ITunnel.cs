@@ -15,8 +15,8 @@ public interface ITunnel
     bool IsSuspended { get; }
     /// <summary>Why it failed, in a user's words (classified child output).</summary>
     string DescribeFailure();
-    /// <summary>Graceful stop: SIGTERM, then SIGKILL after the grace period.</summary>
-    Task StopAsync(TimeSpan grace);
+    /// <summary>Graceful stop: SIGTERM, then (unless told not to) SIGKILL after the grace period.</summary>
+    Task StopAsync(TimeSpan grace, bool killAfterGrace = true);
     /// <summary>Immediate SIGKILL (used for hung tunnels).</summary>
     void Kill();
 }

@@ -11,11 +11,12 @@ public sealed partial class KubectlTunnel : ProcessTunnel
     [GeneratedRegex(@"^Forwarding from 127\.0\.0\.1:(\d+) ->")]
     private static partial Regex ForwardingLine();
 
-    public KubectlTunnel(ServiceSpec service, KubectlConnection connection, string? logPath)
+    public KubectlTunnel(ServiceSpec service, KubectlConnection connection, string? logPath, ResourceLedger? ledger = null)
     {
         Launch(new ProcessSpec(connection.KubectlPath ?? "kubectl", TunnelCommands.Kubectl(connection, service.RemotePort))
         {
             LogPath = logPath,
+            Ledger = ledger,
         });
     }
 

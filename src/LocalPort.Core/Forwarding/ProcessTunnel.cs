@@ -26,7 +26,7 @@ public abstract class ProcessTunnel : ITunnel
 
     public virtual string DescribeFailure() => FailureClassifier.Classify(Child.Tail);
 
-    public virtual Task StopAsync(TimeSpan grace) => Child.StopAsync(grace);
+    public virtual Task StopAsync(TimeSpan grace, bool killAfterGrace = true) => Child.StopAsync(grace, killAfterGrace);
 
     public void Kill() => Child.Kill();
 }

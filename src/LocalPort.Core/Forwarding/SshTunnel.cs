@@ -12,8 +12,11 @@ public sealed class SshTunnel : ProcessTunnel
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
     private readonly string _socketPath;
 
-    public SshTunnel(ServiceSpec service, SshConnection connection, string tunnelDirectory, string? logPath)
+    private readonly ResourceLedger? _ledger;
+
+    public SshTunnel(ServiceSpec service, SshConnection connection, string tunnelDirectory, string? logPath, ResourceLedger? ledger = null)
     {
+        _ledger = ledger;
         LocalPortPaths.EnsurePrivateDirectory(tunnelDirectory);
         var safeName = new string(service.Name.Take(24).ToArray());
         _socketPath = Path.Combine(tunnelDirectory, $"{safeName}-{Guid.NewGuid().ToString("N")[..6]}.sock");
@@ -22,7 +25,7 @@ public sealed class SshTunnel : ProcessTunnel
         if (connection.Password is not null)
         {
             // The password travels by environment to our askpass helper: never argv, never sshpass.
-            environment["SSH_ASKPASS"] = AskpassHelper(tunnelDirectory);
+            environment["SSH_ASKPASS"] = AskpassHelper(tunnelDirectory, ledger);
             environment["SSH_ASKPASS_REQUIRE"] = "force";
             environment["DISPLAY"] = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
             environment[PasswordVariable] = connection.Password.Reveal();
@@ -31,13 +34,16 @@ public sealed class SshTunnel : ProcessTunnel
         {
             Environment = environment,
             LogPath = logPath,
+            Ledger = ledger,
         });
+        ledger?.TrackFile(_socketPath, $"ssh tunnel socket of {service.Name}");
         _ = WaitUntilAccepting();
     }
 
-    private static string AskpassHelper(string directory)
+    private static string AskpassHelper(string directory, ResourceLedger? ledger)
     {
         var path = Path.Combine(directory, "askpass.sh");
+        ledger?.TrackFile(path, "ssh askpass helper");
         if (!File.Exists(path))
         {
             File.WriteAllText(path, $"#!/bin/sh\nprintf '%s\\n' \"${PasswordVariable}\"\n");
@@ -68,14 +74,17 @@ public sealed class SshTunnel : ProcessTunnel
         }
     }
 
-    public override async Task StopAsync(TimeSpan grace)
+    public override async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
-        await base.StopAsync(grace);
-        TryDelete(_socketPath);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        await base.StopAsync(grace, killAfterGrace);
+        if (!Exited.IsCompleted) return; // force-cleanup removes it with the process
+        try
+        {
+            File.Delete(_socketPath);
+            _ledger?.ForgetFile(_socketPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 }

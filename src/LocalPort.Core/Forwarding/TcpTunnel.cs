@@ -36,7 +36,7 @@ public sealed class TcpTunnel : ITunnel
 
     public string DescribeFailure() => Ready.IsFaulted ? Ready.Exception!.InnerException!.Message : "upstream not answering";
 
-    public Task StopAsync(TimeSpan grace)
+    public Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         _exited.TrySetResult(0);
         return Task.CompletedTask;

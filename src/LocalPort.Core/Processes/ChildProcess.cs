@@ -11,11 +11,13 @@ public sealed record ProcessSpec(string FileName, IReadOnlyList<string> Argument
     public string? LogPath { get; init; }
     /// <summary>Called for every stdout/stderr line, on a thread-pool thread.</summary>
     public Action<string>? OnLine { get; init; }
+    /// <summary>Where the child is accounted for until it has exited.</summary>
+    public ResourceLedger? Ledger { get; init; }
 }
 
 /// <summary>
 /// A child process we started: pid + start time identify it for life, its exit is a Task, and
-/// every live instance is tracked so nothing we started can outlive us.
+/// it stays in the resource ledger until it has exited, so nothing we started can outlive us.
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
@@ -23,8 +25,8 @@ public sealed class ChildProcess : IDisposable
     public const string InstanceVariable = "LOCALPORT_INSTANCE";
     public static string InstanceId { get; } = Guid.NewGuid().ToString("N");
 
-    private static readonly ConcurrentDictionary<int, ChildProcess> Live = new();
     private readonly Process _process;
+    private readonly ResourceLedger? _ledger;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StreamWriter? _log;
     private readonly ConcurrentQueue<string> _tail = new();
@@ -34,12 +36,10 @@ public sealed class ChildProcess : IDisposable
     public Task<int> Exited => _exited.Task;
     public string Description { get; }
 
-    /// <summary>Children that have not been reaped yet.</summary>
-    public static IReadOnlyCollection<ChildProcess> All => Live.Values.ToArray();
-
-    private ChildProcess(Process process, StreamWriter? log, string description)
+    private ChildProcess(Process process, StreamWriter? log, string description, ResourceLedger? ledger)
     {
         _process = process;
+        _ledger = ledger;
         _log = log;
         Description = description;
         Pid = process.Id;
@@ -81,8 +81,8 @@ public sealed class ChildProcess : IDisposable
         }
         process.StandardInput.Close();
 
-        var child = new ChildProcess(process, log, description);
-        Live[child.Pid] = child;
+        var child = new ChildProcess(process, log, description, spec.Ledger);
+        spec.Ledger?.Track(child);
         log?.WriteLine($"==== {DateTimeOffset.Now:O} started pid {child.Pid}: {description}");
         void OnData(object? _, DataReceivedEventArgs e)
         {
@@ -121,7 +121,7 @@ public sealed class ChildProcess : IDisposable
             try { _process.WaitForExit(); } catch (InvalidOperationException) { }
             int code;
             try { code = _process.ExitCode; } catch (InvalidOperationException) { code = -1; }
-            Live.TryRemove(Pid, out _);
+            _ledger?.Forget(this);
             lock (_tail)
             {
                 _log?.WriteLine($"==== {DateTimeOffset.Now:O} pid {Pid} exited with code {code}");
@@ -131,15 +131,15 @@ public sealed class ChildProcess : IDisposable
         });
     }
 
-    /// <summary>SIGTERM to the whole tree, then SIGKILL what is left after <paramref name="grace"/>.</summary>
-    public async Task StopAsync(TimeSpan grace)
+    /// <summary>SIGTERM to the whole tree; SIGKILL what is left after <paramref name="grace"/> unless told not to.</summary>
+    public async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         if (Exited.IsCompleted) return;
         if (!IsStillOurs()) return;
         foreach (var pid in Posix.Tree(Pid)) Posix.Signal(pid, Posix.SIGTERM);
         // A stopped process cannot act on SIGTERM until it continues.
         Posix.Signal(Pid, Posix.SIGCONT);
-        if (await Task.WhenAny(Exited, Task.Delay(grace)) == Exited) return;
+        if (await Task.WhenAny(Exited, Task.Delay(grace)) == Exited || !killAfterGrace) return;
         Kill();
         await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(2)));
     }
@@ -155,12 +155,6 @@ public sealed class ChildProcess : IDisposable
 
     /// <summary>Guards against PID reuse: the pid must still carry the start time we recorded.</summary>
     private bool IsStillOurs() => StartTicks is null || Posix.StartTicks(Pid) == StartTicks;
-
-    /// <summary>Last resort at exit: SIGKILL every child still alive.</summary>
-    public static void KillAll()
-    {
-        foreach (var child in All) child.Kill();
-    }
 
     public void Dispose()
     {

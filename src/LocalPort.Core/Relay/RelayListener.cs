@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using LocalPort.Core.Processes;
 
 namespace LocalPort.Core.Relay;
 
@@ -14,6 +15,7 @@ public sealed class RelayListener : IAsyncDisposable
     private const int BufferSize = 128 * 1024;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _acceptStop = new();
     private readonly ConcurrentDictionary<long, RelayConnection> _connections = new();
     private readonly object _gate = new();
     private TaskCompletionSource<EndPoint> _target = NewTarget();
@@ -27,14 +29,17 @@ public sealed class RelayListener : IAsyncDisposable
     public int Active => _connections.Count;
     public long Total => Interlocked.Read(ref _total);
 
-    private RelayListener(Socket listener)
+    private readonly ResourceLedger? _ledger;
+
+    private RelayListener(Socket listener, ResourceLedger? ledger)
     {
         _listener = listener;
+        _ledger = ledger;
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
     }
 
     /// <summary>Binds the port now, so a clash is reported at start and never later.</summary>
-    public static RelayListener Bind(IPEndPoint endpoint)
+    public static RelayListener Bind(IPEndPoint endpoint, ResourceLedger? ledger = null, string owner = "relay")
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -49,7 +54,9 @@ public sealed class RelayListener : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        return new RelayListener(socket);
+        var relay = new RelayListener(socket, ledger);
+        ledger?.TrackListener(relay.LocalEndPoint.ToString(), owner);
+        return relay;
     }
 
     public RelayListener Start()
@@ -87,16 +94,16 @@ public sealed class RelayListener : IAsyncDisposable
 
     private async Task AcceptLoop()
     {
-        while (!_stopping.IsCancellationRequested)
+        while (!_acceptStop.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stopping.Token);
+                client = await _listener.AcceptAsync(_acceptStop.Token);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
-                if (_stopping.IsCancellationRequested) return;
+                if (_acceptStop.IsCancellationRequested) return;
                 continue;
             }
             client.NoDelay = true;
@@ -138,11 +145,26 @@ public sealed class RelayListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the port to new connections; the ones already relayed carry on.</summary>
+    public void StopAccepting()
+    {
+        if (_acceptStop.IsCancellationRequested) return;
+        _acceptStop.Cancel();
+        _listener.Dispose();
+        _ledger?.ForgetListener(LocalEndPoint.ToString());
+    }
+
+    /// <summary>Completes when every relayed connection has finished (call after <see cref="StopAccepting"/>).</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken = default)
+    {
+        while (Active > 0) await Task.Delay(10, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested) return;
+        StopAccepting();
         _stopping.Cancel();
-        _listener.Dispose();
         DropConnections();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
     }

@@ -50,7 +50,7 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public void Exit(int code) => _exited.TrySetResult(code);
     public string DescribeFailure() => "fake failure";
 
-    public Task StopAsync(TimeSpan grace)
+    public Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         StoppedGracefully = true;
         _exited.TrySetResult(0);

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+
+namespace LocalPort.Core.Processes;
+
+public enum ResourceKind { Process, Listener, File }
+
+/// <summary>One thing we own and must give back: a child (pid + start time), a listener or a file.</summary>
+public sealed record LedgerEntry(ResourceKind Kind, string Id, string Description)
+{
+    public override string ToString() => $"{Kind.ToString().ToLowerInvariant()} {Id} ({Description})";
+}
+
+/// <summary>
+/// Everything LocalPort has started or created. Force-cleanup empties it, and the shutdown report is
+/// checked against it: after shutdown it must be empty.
+/// </summary>
+public sealed class ResourceLedger
+{
+    private readonly ConcurrentDictionary<string, LedgerEntry> _entries = new();
+    private readonly ConcurrentDictionary<int, ChildProcess> _children = new();
+
+    public IReadOnlyList<LedgerEntry> Entries => _entries.Values.OrderBy(e => e.Kind).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
+    public IReadOnlyCollection<ChildProcess> Children => _children.Values.ToArray();
+    public bool IsEmpty => _entries.IsEmpty;
+
+    internal void Track(ChildProcess child)
+    {
+        _children[child.Pid] = child;
+        _entries[Key(ResourceKind.Process, child.Pid.ToString())] =
+            new LedgerEntry(ResourceKind.Process, child.Pid.ToString(), $"{child.Description}; start {child.StartTicks}");
+    }
+
+    internal void Forget(ChildProcess child)
+    {
+        _children.TryRemove(child.Pid, out _);
+        _entries.TryRemove(Key(ResourceKind.Process, child.Pid.ToString()), out _);
+    }
+
+    public void TrackListener(string endpoint, string owner) =>
+        _entries[Key(ResourceKind.Listener, endpoint)] = new LedgerEntry(ResourceKind.Listener, endpoint, owner);
+
+    public void ForgetListener(string endpoint) => _entries.TryRemove(Key(ResourceKind.Listener, endpoint), out _);
+
+    public void TrackFile(string path, string owner) =>
+        _entries[Key(ResourceKind.File, path)] = new LedgerEntry(ResourceKind.File, path, owner);
+
+    public void ForgetFile(string path) => _entries.TryRemove(Key(ResourceKind.File, path), out _);
+
+    /// <summary>SIGKILL every child still alive (whole trees) and wait briefly for their exits.</summary>
+    public IReadOnlyList<LedgerEntry> KillAll(TimeSpan wait)
+    {
+        var killed = new List<LedgerEntry>();
+        var children = Children;
+        foreach (var child in children)
+        {
+            if (_entries.TryGetValue(Key(ResourceKind.Process, child.Pid.ToString()), out var entry)) killed.Add(entry);
+            child.Kill();
+        }
+        Task.WaitAll(children.Select(c => c.Exited).ToArray(), wait);
+        return killed;
+    }
+
+    /// <summary>Deletes every file still registered (sockets, helpers, pid and state files).</summary>
+    public IReadOnlyList<LedgerEntry> DeleteFiles()
+    {
+        var deleted = new List<LedgerEntry>();
+        foreach (var entry in _entries.Values.Where(e => e.Kind == ResourceKind.File))
+        {
+            try
+            {
+                File.Delete(entry.Id);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            _entries.TryRemove(Key(ResourceKind.File, entry.Id), out _);
+            deleted.Add(entry);
+        }
+        return deleted;
+    }
+
+    private static string Key(ResourceKind kind, string id) => $"{kind}:{id}";
+}

@@ -1,0 +1,111 @@
+using LocalPort.IntegrationTests.Fixtures;
+
+namespace LocalPort.IntegrationTests;
+
+/// <summary>kubectl services: the real kubectl binary's failure path, and the success path through a stand-in.</summary>
+public sealed class KubectlTests(ITestOutputHelper output) : Scenario(output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public void Real_kubectl_against_an_unreachable_cluster_reports_connection_refused_and_run_still_exits_0_on_sigterm()
+    {
+        var kubeconfig = Path.Combine(Root, "kubeconfig");
+        var apiPort = FreePort.Next(); // nothing listens here
+        File.WriteAllText(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: nowhere
+              cluster:
+                server: https://127.0.0.1:{apiPort}
+                insecure-skip-tls-verify: true
+            users:
+            - name: tester
+              user:
+                token: not-a-real-token
+            contexts:
+            - name: nowhere
+              context: {"{"}cluster: nowhere, user: tester, namespace: default{"}"}
+            current-context: nowhere
+            """);
+        var port = FreePort.Next();
+        var path = WriteConfig(Yaml.File(Yaml.Kubectl("api", port, 80, $"""
+            resource_type: service
+            resource_name: api
+            namespace: default
+            context: nowhere
+            kubeconfig: {kubeconfig}
+            kubectl_path: /usr/bin/kubectl
+            """, restartPolicy: """
+            restart_policy:
+              max_attempts: 2
+              initial_delay: 200ms
+            """)));
+
+        var run = Start("run", "-c", path);
+        var failing = run.WaitForStatus(s => s.Name == "api" && s.State is "backing-off" or "failed", StartTimeout);
+        var failed = run.WaitForStatus(s => s.Name == "api" && s.State == "failed", StartTimeout);
+        Output.WriteLine($"first failure: {failing.Raw}");
+        Output.WriteLine($"gave up:       {failed.Raw}");
+
+        foreach (var status in new[] { failing, failed })
+        {
+            Assert.NotNull(status.LastError);
+            Assert.Contains("refused", status.LastError);
+            Assert.Contains("unreachable", status.LastError);
+            Assert.Contains($"127.0.0.1:{apiPort}", status.LastError);
+        }
+        Assert.Equal(2, failed.Restarts);
+        var kubectlPids = run.Statuses.Where(s => s.Name == "api" && s.Pid is not null).Select(s => s.Pid!.Value).Distinct().ToList();
+        Assert.NotEmpty(kubectlPids);
+        // The port is LocalPort's own: it stays bound even while the service has failed.
+        Assert.Equal(ConnectOutcome.Accepted, Traffic.ConnectAsync(port, TimeSpan.FromSeconds(2)).GetAwaiter().GetResult());
+
+        Assert.True(run.SendSignal(Native.SIGTERM));
+        Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.Contains("stopped.", run.Stderr);
+        Assert.All(kubectlPids, pid => Assert.False(Native.IsAlive(pid), $"kubectl {pid} outlived localport"));
+        Assert.True(Traffic.Refuses(port), $"port {port} still accepts after shutdown");
+    }
+
+    [Fact]
+    public async Task A_kubectl_service_serves_traffic_through_a_stand_in_and_recovers_when_the_stand_in_is_killed()
+    {
+        var echo = Own(new EchoServer());
+        var standIn = new KubectlStandIn(Root, echo.Port);
+        var port = FreePort.Next();
+        var path = WriteConfig(Yaml.File(Yaml.Kubectl("echo", port, 7000, $"""
+            resource_type: deployment
+            resource_name: echo
+            namespace: staging
+            context: kind-test
+            kubeconfig: {Path.Combine(Root, "kubeconfig")}
+            kubectl_path: {standIn.Path}
+            """)));
+
+        var run = RunUntilRunning(path, ["echo"], StartTimeout);
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
+        Assert.Equal(
+            $"port-forward --address 127.0.0.1 deployment/echo :7000 --namespace staging --context kind-test --kubeconfig {Path.Combine(Root, "kubeconfig")}",
+            Assert.Single(standIn.Invocations));
+
+        var first = run.Latest("echo")!;
+        var firstTree = Native.Descendants(first.Pid!.Value).Prepend(first.Pid!.Value).ToList();
+        Assert.Contains(firstTree, pid => Native.Command(pid) == "socat");
+        var from = run.StdoutCount;
+        // "kubectl" dies: the stand-in and its relay, all at once.
+        foreach (var pid in firstTree) Native.Signal(pid, Native.SIGKILL);
+
+        var second = run.WaitForStatus(s => s.Name == "echo" && s.IsRunning && s.Pid is not null && s.Pid != first.Pid,
+            TimeSpan.FromSeconds(10), from);
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
+        Assert.Equal(2, standIn.Invocations.Count);
+        Assert.Equal(first.Restarts + 1, second.Restarts);
+
+        var secondTree = Native.Descendants(second.Pid!.Value).Prepend(second.Pid!.Value).ToList();
+        Assert.True(run.SendSignal(Native.SIGTERM));
+        Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.All(firstTree.Concat(secondTree), pid => Assert.False(Native.IsAlive(pid), $"pid {pid} ({Native.Command(pid)}) outlived localport"));
+    }
+}

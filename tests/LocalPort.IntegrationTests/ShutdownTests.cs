@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using LocalPort.IntegrationTests.Fixtures;
+
+namespace LocalPort.IntegrationTests;
+
+/// <summary>SIGTERM/SIGINT on `localport run`: every phase runs, everything we started is gone, exit 0.</summary>
+[Collection(SshCollection.Name)]
+public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Scenario(output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    [Theory]
+    [InlineData(Native.SIGTERM, "SIGTERM")]
+    [InlineData(Native.SIGINT, "SIGINT")]
+    public async Task A_signal_stops_two_ssh_and_two_tcp_services_within_3_seconds_and_leaves_nothing_behind(int signal, string signalName)
+    {
+        var web = Own(new HttpServer());
+        var echo = Own(new EchoServer());
+        var ports = FreePort.Next(4);
+        var path = WriteConfig(Yaml.File(
+            Yaml.Ssh("web-via-ssh", ports[0], web.Port, ssh),
+            Yaml.Ssh("echo-via-ssh", ports[1], echo.Port, ssh),
+            Yaml.Tcp("web", ports[2], web.Port),
+            Yaml.Tcp("echo", ports[3], echo.Port)));
+        string[] names = ["web-via-ssh", "echo-via-ssh", "web", "echo"];
+        var run = RunUntilRunning(path, names, StartTimeout);
+
+        Assert.Equal(HttpServer.Body, await Traffic.TryHttpGetAsync(ports[0], TimeSpan.FromSeconds(5)));
+        Assert.True(await Traffic.TryEchoAsync(ports[1], TimeSpan.FromSeconds(5)), run.Describe());
+        Assert.Equal(HttpServer.Body, await Traffic.TryHttpGetAsync(ports[2], TimeSpan.FromSeconds(5)));
+        Assert.True(await Traffic.TryEchoAsync(ports[3], TimeSpan.FromSeconds(5)), run.Describe());
+        var sshPids = names.Take(2).Select(n => run.Latest(n)!.Pid!.Value).ToList();
+        Assert.All(sshPids, pid => Assert.Equal("ssh", Native.Command(pid)));
+        var children = Native.Descendants(run.Pid);
+        Assert.Superset(sshPids.ToHashSet(), children.ToHashSet());
+        // A client in the middle of a conversation when the signal arrives.
+        using var held = new System.Net.Sockets.TcpClient();
+        await held.ConnectAsync(System.Net.IPAddress.Loopback, ports[1]);
+
+        var clock = Stopwatch.StartNew();
+        Assert.True(run.SendSignal(signal));
+        var code = run.WaitForExit(TimeSpan.FromSeconds(30));
+        var elapsed = clock.Elapsed;
+        Output.WriteLine($"{signalName}: exit {code} after {elapsed.TotalMilliseconds:0} ms; ssh pids {string.Join(", ", sshPids)}");
+
+        Assert.True(code == 0, run.Describe());
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+        Assert.Contains("stopped.", run.Stderr);
+        Assert.All(children, pid => Assert.False(Native.IsAlive(pid), $"pid {pid} ({Native.Command(pid)}) outlived localport"));
+        Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
+        var tunnels = Path.Combine(Home, "state", "run", "tunnels");
+        var leftovers = Directory.Exists(tunnels) ? Directory.GetFiles(tunnels, "*.sock") : [];
+        Assert.True(leftovers.Length == 0, $"tunnel sockets left behind: {string.Join(", ", leftovers)}");
+    }
+}
