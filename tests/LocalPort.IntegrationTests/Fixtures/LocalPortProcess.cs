@@ -97,6 +97,9 @@ public sealed class LocalPortProcess : IDisposable
     /// <summary>Time since start, for messages.</summary>
     public TimeSpan Uptime => _clock.Elapsed;
 
+    /// <summary>`run` ends with a line on stderr starting "stopped" ("stopped." or "stopped in N ms; …").</summary>
+    public bool SaidStopped => Stderr.Any(l => l.StartsWith("stopped", StringComparison.Ordinal));
+
     /// <summary>Status lines printed so far (stdout lines that parse as one).</summary>
     public IReadOnlyList<StatusLine> Statuses => Stdout.Select(StatusLine.TryParse).OfType<StatusLine>().ToList();
 

@@ -1,0 +1,175 @@
+using Akka.Actor;
+using Akka.TestKit;
+using LocalPort.Actors.Forwarding;
+using LocalPort.Actors.Services;
+using LocalPort.Actors.Shutdown;
+using LocalPort.Actors.Tests.Support;
+using LocalPort.Core.Processes;
+
+namespace LocalPort.Actors.Tests.Shutdown;
+
+public class ShutdownCoordinatorTests : VirtualTimeTestKit
+{
+    private static readonly Dictionary<string, TimeSpan> Timeouts = new()
+    {
+        [ShutdownPhases.StopNewWork] = TimeSpan.FromSeconds(2),
+        [ShutdownPhases.CompleteCurrent] = TimeSpan.FromSeconds(8),
+        [ShutdownPhases.CancelTasks] = TimeSpan.FromSeconds(15),
+        [ShutdownPhases.ForceCleanup] = TimeSpan.FromSeconds(5),
+    };
+
+    private readonly TestProbe _root;
+    private readonly ResourceLedger _ledger = new();
+    private readonly IActorRef _coordinator;
+    private ShutdownReport? _final;
+
+    public ShutdownCoordinatorTests()
+    {
+        _root = CreateTestProbe();
+        _coordinator = Sys.ActorOf(ShutdownCoordinator.Props(_root.Ref, _ledger, p => Timeouts[p], onCompleted: r => _final = r));
+    }
+
+    private void Run(string phase) => _coordinator.Tell(new ShutdownCoordinator.RunPhase(phase), TestActor);
+
+    private PhaseReport ExpectReport(string phase)
+    {
+        var report = ExpectMsg<PhaseReport>(TimeSpan.FromSeconds(5));
+        Assert.Equal(phase, report.Phase);
+        return report;
+    }
+
+    private void AnswerStopNewWork(params string[] services)
+    {
+        _root.ExpectMsg<StopNewWork>();
+        _root.Reply(new PhaseTargets(services));
+        foreach (var s in services) _coordinator.Tell(new ForwardActor.Frozen(s));
+    }
+
+    [Fact]
+    public void The_four_phases_run_in_order_and_each_reports_its_work()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        AnswerStopNewWork("web", "db");
+        Assert.Equal(["restarts stopped: web", "restarts stopped: db"], ExpectReport(ShutdownPhases.StopNewWork).Cleaned);
+
+        Run(ShutdownPhases.CompleteCurrent);
+        _root.ExpectMsg<DrainConnections>();
+        _root.Reply(new PhaseTargets(["web"]));
+        _coordinator.Tell(new ForwardActor.Drained("web"));
+        Assert.False(ExpectReport(ShutdownPhases.CompleteCurrent).TimedOut);
+
+        Run(ShutdownPhases.CancelTasks);
+        _root.ExpectMsg<StopAll>();
+        _root.Reply(new AllStopped(2));
+        Assert.Equal(["services stopped: 2"], ExpectReport(ShutdownPhases.CancelTasks).Cleaned);
+
+        Run(ShutdownPhases.ForceCleanup);
+        ExpectReport(ShutdownPhases.ForceCleanup);
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal(ShutdownPhases.All, _final!.Phases.Select(p => p.Phase));
+        Assert.True(_final.Clean);
+    }
+
+    [Fact]
+    public void A_phase_that_times_out_names_what_was_pending()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        _root.ExpectMsg<StopNewWork>();
+        _root.Reply(new PhaseTargets(["web", "db", "cache"]));
+        _coordinator.Tell(new ForwardActor.Frozen("web"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        Advance(TimeSpan.FromSeconds(1.8));
+
+        var report = ExpectReport(ShutdownPhases.StopNewWork);
+        Assert.True(report.TimedOut);
+        Assert.Equal(["cache", "db"], report.Pending);
+    }
+
+    [Fact]
+    public void Answers_that_overtake_the_target_list_still_count()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        _root.ExpectMsg<StopNewWork>();
+        _coordinator.Tell(new ForwardActor.Frozen("web"));
+        _coordinator.Tell(new PhaseTargets(["web"]), _root.Ref);
+        Assert.False(ExpectReport(ShutdownPhases.StopNewWork).TimedOut);
+    }
+
+    [Fact]
+    public void A_later_phase_asked_for_mid_phase_waits_for_the_current_one()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        _root.ExpectMsg<StopNewWork>();
+        Run(ShutdownPhases.CompleteCurrent);
+        _root.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        _coordinator.Tell(new PhaseTargets([]), _root.Ref);
+
+        ExpectReport(ShutdownPhases.StopNewWork);
+        _root.ExpectMsg<DrainConnections>();
+    }
+
+    [Fact]
+    public void Asking_twice_for_the_same_phase_runs_it_once_and_answers_both()
+    {
+        var other = CreateTestProbe();
+        Run(ShutdownPhases.StopNewWork);
+        _coordinator.Tell(new ShutdownCoordinator.RunPhase(ShutdownPhases.StopNewWork), other.Ref);
+        AnswerStopNewWork("web");
+
+        ExpectReport(ShutdownPhases.StopNewWork);
+        Assert.Equal(ShutdownPhases.StopNewWork, other.ExpectMsg<PhaseReport>().Phase);
+        _root.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Status_queries_are_answered_while_a_phase_runs()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        _root.ExpectMsg<StopNewWork>();
+
+        _coordinator.Tell(GetStatus.Instance, TestActor);
+
+        _root.ExpectMsg<GetStatus>();
+        _root.Reply(new StatusSnapshot([]));
+        ExpectMsg<StatusSnapshot>();
+    }
+
+    [Fact]
+    public void Force_cleanup_kills_a_child_that_ignored_sigterm_and_empties_the_ledger()
+    {
+        using var stubborn = ChildProcess.Start(new ProcessSpec("sh", ["-c", "trap '' TERM; while :; do sleep 1; done"]) { Ledger = _ledger });
+        var file = Path.Combine(Path.GetTempPath(), $"lp-ledger-{Guid.NewGuid():N}.sock");
+        File.WriteAllText(file, "");
+        _ledger.TrackFile(file, "test socket");
+
+        Run(ShutdownPhases.ForceCleanup);
+
+        var report = ExpectReport(ShutdownPhases.ForceCleanup);
+        Assert.Contains(report.Cleaned, c => c.StartsWith($"SIGKILL process {stubborn.Pid}"));
+        Assert.Contains(report.Cleaned, c => c.Contains(file));
+        Assert.True(stubborn.Exited.Wait(TimeSpan.FromSeconds(3)));
+        Assert.False(File.Exists(file));
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Empty(_final!.Leftovers);
+    }
+
+    [Fact]
+    public void Escalation_skips_straight_to_force_cleanup_and_answers_the_waiting_phase()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        AnswerStopNewWork();
+        ExpectReport(ShutdownPhases.StopNewWork);
+        Run(ShutdownPhases.CompleteCurrent);
+        _root.ExpectMsg<DrainConnections>();
+
+        _coordinator.Tell(ShutdownCoordinator.Escalate.Instance);
+
+        Assert.Contains("escalated", ExpectReport(ShutdownPhases.CompleteCurrent).Note);
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Run(ShutdownPhases.CancelTasks);
+        Assert.Contains("skipped", ExpectReport(ShutdownPhases.CancelTasks).Note);
+        _root.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+}
