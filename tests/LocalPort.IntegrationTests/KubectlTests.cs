@@ -62,8 +62,11 @@ public sealed class KubectlTests(ITestOutputHelper output) : Scenario(output)
         // The port is LocalPort's own: it stays bound even while the service has failed.
         Assert.Equal(ConnectOutcome.Accepted, Traffic.ConnectAsync(port, TimeSpan.FromSeconds(2)).GetAwaiter().GetResult());
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.True(run.SendSignal(Native.SIGTERM));
         Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(10)));
+        Output.WriteLine($"SIGTERM: exit after {clock.ElapsedMilliseconds} ms");
+        foreach (var line in run.Stderr.Where(l => !l.Contains("WRN"))) Output.WriteLine("  " + line);
         Assert.True(run.SaidStopped, run.Describe());
         Assert.All(kubectlPids, pid => Assert.False(Native.IsAlive(pid), $"kubectl {pid} outlived localport"));
         Assert.True(Traffic.Refuses(port), $"port {port} still accepts after shutdown");

@@ -39,6 +39,7 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
         var code = run.WaitForExit(TimeSpan.FromSeconds(30));
         var elapsed = clock.Elapsed;
         Output.WriteLine($"{signalName}: exit {code} after {elapsed.TotalMilliseconds:0} ms; ssh pids {string.Join(", ", sshPids)}");
+        foreach (var line in run.Stderr) Output.WriteLine("  " + line);
 
         Assert.True(code == 0, run.Describe());
         Assert.True(elapsed < TimeSpan.FromSeconds(3), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
