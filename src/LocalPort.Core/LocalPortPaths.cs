@@ -5,6 +5,13 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
 {
     public string LogDirectory => Path.Combine(StateDirectory, "logs");
     public string TunnelDirectory => Path.Combine(RuntimeDirectory, "tunnels");
+    /// <summary>The control API (HTTP over a Unix socket, mode 0600).</summary>
+    public string ControlSocket => Path.Combine(RuntimeDirectory, "localport.sock");
+    public string PidFile => Path.Combine(RuntimeDirectory, "localport.pid");
+    /// <summary>Children of the running supervisor (pid + start time), so a restart can reap its own orphans.</summary>
+    public string ChildrenFile => Path.Combine(StateDirectory, "children.json");
+    public string DaemonLog => Path.Combine(LogDirectory, "localport.log");
+    public string ServiceLog(string service) => Path.Combine(LogDirectory, $"{service}.log");
 
     public static LocalPortPaths FromEnvironment(Func<string, string?>? getEnv = null)
     {

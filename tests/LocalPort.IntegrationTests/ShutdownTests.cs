@@ -50,4 +50,48 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
         var leftovers = Directory.Exists(tunnels) ? Directory.GetFiles(tunnels, "*.sock") : [];
         Assert.True(leftovers.Length == 0, $"tunnel sockets left behind: {string.Join(", ", leftovers)}");
     }
+
+    /// <summary>
+    /// A client that connected to a failed service's port is waiting for a tunnel that will never come
+    /// (restarts are over, and shutdown freezes them anyway). It is not in-flight work, so the
+    /// complete-current phase must not wait for it.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_does_not_wait_for_a_client_that_is_waiting_on_a_failed_service()
+    {
+        var closedPort = FreePort.Next(); // no sshd here: ssh fails at once with "Connection refused"
+        var port = FreePort.Next();
+        var path = WriteConfig(Yaml.File($"""
+              - name: nowhere
+                technology: ssh
+                local_port: {port}
+                remote_port: 80
+                connection:
+                  host: 127.0.0.1
+                  port: {closedPort}
+                  user: {ssh.User}
+                  key_file: {ssh.ClientKey}
+                  options:
+                    UserKnownHostsFile: {ssh.KnownHosts}
+                restart_policy:
+                  max_attempts: 1
+                  initial_delay: 100ms
+            """));
+        var run = Start("run", "-c", path);
+        var failed = run.WaitForStatus(s => s.Name == "nowhere" && s.State == "failed", StartTimeout);
+        Assert.Contains("refused", failed.LastError);
+        // The port is LocalPort's own: it stays bound even while the service has failed.
+        using var waiting = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await waiting.ConnectAsync(System.Net.IPAddress.Loopback, port);
+
+        var clock = Stopwatch.StartNew();
+        Assert.True(run.SendSignal(Native.SIGTERM));
+        var code = run.WaitForExit(TimeSpan.FromSeconds(30));
+        var elapsed = clock.Elapsed;
+        Output.WriteLine($"SIGTERM with a client waiting on a failed service: exit {code} after {elapsed.TotalMilliseconds:0} ms");
+        foreach (var line in run.Stderr.Where(l => !l.Contains("WRN"))) Output.WriteLine("  " + line);
+
+        Assert.Equal(0, code);
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+    }
 }

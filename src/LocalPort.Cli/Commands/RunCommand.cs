@@ -89,9 +89,23 @@ public static class RunCommand
             : parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Information : LogEventLevel.Warning;
         var options = new LocalPortOptions(config) { Services = selected, Paths = LocalPortPaths.FromEnvironment() };
 
-        await using var host = await SupervisorHost.StartAsync(options, level,
-            consoleLogs: !interactive && !parse.GetValue(GlobalOptions.Quiet),
-            onSignal: (signal, count) => Console.Error.WriteLine(Describe(signal, count)));
+        SupervisorHost host;
+        try
+        {
+            host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
+            {
+                ConfigPath = config.SourcePath,
+                ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
+                ConsoleLevel = level,
+                OnSignal = (signal, count) => Console.Error.WriteLine(Describe(signal, count)),
+            });
+        }
+        catch (AlreadyRunningException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        await using var _ = host;
         host.ShowShutdownProgress(Console.Error);
 
         if (interactive)

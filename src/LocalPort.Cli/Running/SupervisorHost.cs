@@ -6,22 +6,37 @@ using LocalPort.Actors;
 using LocalPort.Actors.Hosting;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
+using LocalPort.Cli.Control;
 using LocalPort.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace LocalPort.Cli.Running;
 
+/// <summary>How a supervisor host runs: foreground `run`/`demo` or the daemon.</summary>
+public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mode)
+{
+    public string? ConfigPath { get; init; }
+    public bool ConsoleLogs { get; init; }
+    public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
+    public bool JsonLogs { get; init; }
+    public Action<PosixSignal, int>? OnSignal { get; init; }
+}
+
 /// <summary>
-/// A Generic Host carrying the LocalPort ActorSystem. LocalPort's signal bridge is the only owner of
-/// signals: a signal runs CoordinatedShutdown, the same road a host app or `daemon stop` takes.
+/// The web host carrying the LocalPort ActorSystem and the control API on a Unix socket. LocalPort's
+/// signal bridge is the only owner of signals: a signal runs CoordinatedShutdown, the same road a
+/// host app or `daemon stop` takes.
 /// </summary>
 public sealed class SupervisorHost : IAsyncDisposable
 {
-    private readonly IHost _host;
+    private readonly WebApplication _app;
     private readonly LocalPortRuntime _runtime;
 
     public ActorSystem System { get; }
@@ -31,42 +46,39 @@ public sealed class SupervisorHost : IAsyncDisposable
     public Task<ShutdownReport> Report { get; }
     public string ReportPath => Path.Combine(Paths.StateDirectory, "last-shutdown.json");
 
-    private SupervisorHost(IHost host, LocalPortPaths paths, LocalPortRuntime runtime, Task<ShutdownReport> report)
+    private SupervisorHost(WebApplication app, LocalPortPaths paths, LocalPortRuntime runtime, Task<ShutdownReport> report)
     {
-        Report = report.ContinueWith(t => Save(t.Result), TaskScheduler.Default);
-        _host = host;
+        _app = app;
         _runtime = runtime;
         Paths = paths;
-        System = host.Services.GetRequiredService<ActorSystem>();
-        Root = host.Services.GetRequiredService<ActorRegistry>().Get<LocalPortSupervisor>();
+        System = app.Services.GetRequiredService<ActorSystem>();
+        Root = app.Services.GetRequiredService<ActorRegistry>().Get<LocalPortSupervisor>();
+        Report = report.ContinueWith(t => Save(t.Result), TaskScheduler.Default);
     }
 
-    public static async Task<SupervisorHost> StartAsync(LocalPortOptions options, LogEventLevel consoleLevel, bool consoleLogs,
-        Action<PosixSignal, int>? onSignal = null)
+    /// <exception cref="AlreadyRunningException">Another LocalPort answers on the control socket.</exception>
+    public static async Task<SupervisorHost> StartAsync(SupervisorHostOptions options)
     {
-        var paths = options.Paths;
+        var paths = options.LocalPort.Paths;
         LocalPortPaths.EnsurePrivateDirectory(paths.LogDirectory);
-        var logger = new LoggerConfiguration()
-            .MinimumLevel.Is(LogEventLevel.Debug)
-            .WriteTo.File(Path.Combine(paths.LogDirectory, "localport.log"),
-                restrictedToMinimumLevel: LogEventLevel.Information,
-                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5)
-            .WriteTo.Logger(l => l
-                .Filter.ByIncludingOnly(_ => consoleLogs)
-                .WriteTo.Console(restrictedToMinimumLevel: consoleLevel, standardErrorFromLevel: LogEventLevel.Verbose))
-            .CreateLogger();
+        LocalPortPaths.EnsurePrivateDirectory(paths.RuntimeDirectory);
+        await ClaimControlSocket(paths.ControlSocket);
 
+        var logger = CreateLogger(paths, options);
         var report = new TaskCompletionSource<ShutdownReport>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var runtime = (options.Runtime ?? LocalPortRuntime.Real(paths)) with
+        var runtime = (options.LocalPort.Runtime ?? LocalPortRuntime.Real(paths)) with
         {
             FlushLogs = () => Task.CompletedTask,
             OnShutdownCompleted = r => report.TrySetResult(r),
         };
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "localport" });
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
         builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(paths.ControlSocket));
         builder.Services.AddAkka("localport", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
@@ -74,12 +86,63 @@ public sealed class SupervisorHost : IAsyncDisposable
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.WithLocalPort(options with { Runtime = runtime, HandleSignals = true, OnSignal = onSignal });
+            akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true, OnSignal = options.OnSignal });
         });
-        var host = builder.Build();
-        await host.StartAsync();
-        var supervisor = new SupervisorHost(host, paths, runtime, report.Task);
-        return supervisor;
+
+        var app = builder.Build();
+        var startedAt = DateTimeOffset.Now;
+        SupervisorHost? host = null;
+        ControlApi.Map(app, new ControlContext(
+            app.Services,
+            options.Mode, options.ConfigPath, startedAt,
+            LastReload: () => Task.FromResult<ReloadView?>(null),
+            Reload: () => Task.FromResult(new ReloadView(false,
+                "this supervisor was started without a watched configuration file; restart it to apply changes", DateTimeOffset.Now)),
+            LastShutdownReport: () => host?.Report.IsCompletedSuccessfully == true ? host.Report.Result : null));
+        await app.StartAsync();
+
+        File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
+        WritePidFile(paths, runtime);
+        host = new SupervisorHost(app, paths, runtime, report.Task);
+        return host;
+    }
+
+    private static Serilog.Core.Logger CreateLogger(LocalPortPaths paths, SupervisorHostOptions options)
+    {
+        var configuration = new LoggerConfiguration().MinimumLevel.Is(LogEventLevel.Debug);
+        configuration = options.JsonLogs
+            ? configuration.WriteTo.File(new CompactJsonFormatter(), paths.DaemonLog, LogEventLevel.Information,
+                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5)
+            : configuration.WriteTo.File(paths.DaemonLog, LogEventLevel.Information,
+                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5);
+        if (options.ConsoleLogs)
+            configuration = configuration.WriteTo.Console(restrictedToMinimumLevel: options.ConsoleLevel,
+                standardErrorFromLevel: LogEventLevel.Verbose);
+        return configuration.CreateLogger();
+    }
+
+    /// <summary>One supervisor per runtime directory: a live socket means another one runs; a dead one is stale.</summary>
+    private static async Task ClaimControlSocket(string socketPath)
+    {
+        if (!File.Exists(socketPath)) return;
+        using var client = new ControlClient(socketPath, TimeSpan.FromSeconds(2));
+        if (await client.IsAliveAsync())
+        {
+            var status = await client.StatusAsync();
+            throw new AlreadyRunningException(
+                $"another LocalPort ({status.Mode}, pid {status.Pid}) is already running with control socket {socketPath}; " +
+                "stop it with `localport daemon stop` (or Ctrl-C in its terminal) first");
+        }
+        File.Delete(socketPath);
+    }
+
+    private static void WritePidFile(LocalPortPaths paths, LocalPortRuntime runtime)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+        using (var writer = new StreamWriter(paths.PidFile, options))
+            writer.WriteLine($"{Environment.ProcessId} {Core.Processes.Posix.StartTicks(Environment.ProcessId)}");
+        runtime.Ledger.TrackFile(paths.PidFile, "pid file");
     }
 
     /// <summary>Forwards shutdown progress to <paramref name="output"/> as it happens.</summary>
@@ -130,15 +193,15 @@ public sealed class SupervisorHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CoordinatedShutdown.Get(System).Run(SignalShutdownReason.Instance);
-        await _host.StopAsync();
-        _host.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
         // Belt and braces: whatever the phases could not stop is killed now.
         _runtime.Ledger.KillAll(TimeSpan.FromSeconds(1));
         _runtime.Ledger.DeleteFiles();
         await Serilog.Log.CloseAndFlushAsync();
     }
 
-    /// <summary>Replaces the console lifetime so the Generic Host does not also claim Ctrl-C/SIGTERM.</summary>
+    /// <summary>Replaces the console lifetime so the host does not also claim Ctrl-C/SIGTERM.</summary>
     private sealed class SignalsAreOurs : IHostLifetime
     {
         public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -150,3 +213,5 @@ public sealed class SupervisorHost : IAsyncDisposable
         public EventForwarder(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
     }
 }
+
+public sealed class AlreadyRunningException(string message) : Exception(message);

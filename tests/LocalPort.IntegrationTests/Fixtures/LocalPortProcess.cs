@@ -109,7 +109,8 @@ public sealed class LocalPortProcess : IDisposable
     /// <summary>Waits (event-driven) for a stdout line at index ≥ <paramref name="from"/> that satisfies the predicate.</summary>
     public string WaitForLine(Func<string, bool> predicate, TimeSpan timeout, int from = 0) =>
         TryWaitForLine(predicate, timeout, from) ?? throw new Xunit.Sdk.XunitException(
-            $"no matching line within {timeout.TotalSeconds:0.#}s. {Describe()}");
+            (_outputClosed.Task.IsCompleted ? "localport closed its stdout before printing a matching line" : $"no matching line within {timeout.TotalSeconds:0.#}s") +
+            $". {Describe()}");
 
     public string? TryWaitForLine(Func<string, bool> predicate, TimeSpan timeout, int from = 0)
     {

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LocalPort.Actors.Services;
+
+namespace LocalPort.Cli.Control;
+
+/// <summary>The stable JSON shapes of the control API and of `-o json` output (documented in the README).</summary>
+public sealed record ServiceView(
+    string Name,
+    string Technology,
+    string State,
+    bool? Healthy,
+    int Restarts,
+    int LocalPort,
+    int? Pid,
+    string? LastError,
+    DateTimeOffset Since)
+{
+    public static ServiceView From(ServiceStatus s) => new(
+        s.Name, s.Technology.ToString().ToLowerInvariant(), JsonNamingPolicy.KebabCaseLower.ConvertName(s.State.ToString()),
+        s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since);
+}
+
+public sealed record ReloadView(
+    bool Ok,
+    string? Error,
+    DateTimeOffset At,
+    IReadOnlyList<string>? Added = null,
+    IReadOnlyList<string>? Removed = null,
+    IReadOnlyList<string>? Restarted = null,
+    IReadOnlyList<string>? UpdatedInPlace = null);
+
+public sealed record StatusView(
+    int Pid,
+    string Mode,
+    string? Config,
+    DateTimeOffset StartedAt,
+    IReadOnlyList<ServiceView> Services,
+    ReloadView? LastReload);
+
+public sealed record ErrorView(string Error);
+
+public sealed record CommandView(string Service, string Result);
+
+public static class ApiJson
+{
+    public static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Loopback-only, machine-read JSON: keep quotes and < > readable instead of \uXXXX.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        WriteIndented = false,
+    };
+
+    public static JsonSerializerOptions Indented { get; } = new(Options) { WriteIndented = true };
+
+    public static string Serialize<T>(T value, bool indented = false) => JsonSerializer.Serialize(value, indented ? Indented : Options);
+}

@@ -1,0 +1,117 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using LocalPort.Actors.Services;
+using LocalPort.Actors.Shutdown;
+using LocalPort.Actors.Supervision;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace LocalPort.Cli.Control;
+
+/// <summary>What the control API reads from and talks to; all state comes from the root supervisor.</summary>
+public sealed record ControlContext(
+    IServiceProvider Services,
+    string Mode,
+    string? ConfigPath,
+    DateTimeOffset StartedAt,
+    Func<Task<ReloadView?>> LastReload,
+    Func<Task<ReloadView>> Reload,
+    Func<ShutdownReport?> LastShutdownReport)
+{
+    // Resolved per request: the actor system exists only once the host has started.
+    public ActorSystem System => Services.GetRequiredService<ActorSystem>();
+    public IActorRef Root => Services.GetRequiredService<ActorRegistry>().Get<LocalPortSupervisor>();
+}
+
+/// <summary>HTTP/JSON over the Unix control socket. Event streams are server-sent events.</summary>
+public static class ControlApi
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    public static void Map(WebApplication app, ControlContext context)
+    {
+        app.MapGet("/v1/status", async (HttpRequest request) =>
+            Json(await Status(context, request.Query["service"].Where(s => s is not null).Select(s => s!).ToList())));
+
+        app.MapGet("/v1/events", (HttpContext http) => StreamStatus(http, context));
+
+        app.MapPost("/v1/services/{name}/restart", async (string name) =>
+        {
+            var reply = await context.Root.Ask<object>(new RestartService(name), AskTimeout);
+            return reply switch
+            {
+                CommandAccepted ok => Json(new CommandView(ok.Name, "restarting")),
+                CommandRefused refused => Json(new ErrorView(refused.Reason),
+                    refused.Reason.StartsWith("no running service") ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict),
+                _ => Json(new ErrorView("unexpected reply"), StatusCodes.Status500InternalServerError),
+            };
+        });
+
+        app.MapPost("/v1/reload", async () =>
+        {
+            var result = await context.Reload();
+            return Json(result, result.Ok ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
+        });
+
+        app.MapPost("/v1/shutdown", () =>
+        {
+            _ = CoordinatedShutdown.Get(context.System).Run(SignalShutdownReason.Instance);
+            return Json(new { status = "stopping" }, StatusCodes.Status202Accepted);
+        });
+
+        app.MapGet("/v1/shutdown/report", () => context.LastShutdownReport() is { } report
+            ? Results.Text(report.ToJson(), "application/json")
+            : Json(new ErrorView("no shutdown has run yet"), StatusCodes.Status404NotFound));
+
+        app.MapFallback((HttpRequest request) => Json(
+            new ErrorView($"no such endpoint: {request.Method} {request.Path}; see the README's control API section"),
+            StatusCodes.Status404NotFound));
+    }
+
+    public static async Task<StatusView> Status(ControlContext context, IReadOnlyCollection<string> only)
+    {
+        var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
+        var services = snapshot.Services.Where(s => only.Count == 0 || only.Contains(s.Name)).Select(ServiceView.From).ToList();
+        return new StatusView(Environment.ProcessId, context.Mode, context.ConfigPath, context.StartedAt, services, await context.LastReload());
+    }
+
+    private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
+        Results.Text(ApiJson.Serialize(value), "application/json", statusCode: status);
+
+    private static async Task StreamStatus(HttpContext http, ControlContext context)
+    {
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        var channel = Channel.CreateUnbounded<ServiceStatus>();
+        var bridge = context.System.ActorOf(Props.Create(() => new StatusForwarder(channel.Writer)));
+        context.System.EventStream.Subscribe(bridge, typeof(ServiceStatusChanged));
+        try
+        {
+            var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
+            foreach (var status in snapshot.Services) await Send(status);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            _ = context.System.WhenTerminated.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+            await foreach (var status in channel.Reader.ReadAllAsync(stop.Token)) await Send(status);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            context.System.Stop(bridge);
+        }
+
+        async Task Send(ServiceStatus status)
+        {
+            await http.Response.WriteAsync($"event: status\ndata: {ApiJson.Serialize(ServiceView.From(status))}\n\n", http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+    }
+
+    private sealed class StatusForwarder : ReceiveActor
+    {
+        public StatusForwarder(ChannelWriter<ServiceStatus> writer) => Receive<ServiceStatusChanged>(m => writer.TryWrite(m.Status));
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace LocalPort.Cli.Control;
+
+/// <summary>Talks to a running daemon (or foreground run) over its Unix control socket.</summary>
+public sealed class ControlClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public string SocketPath { get; }
+
+    public ControlClient(string socketPath, TimeSpan? timeout = null)
+    {
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), token);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localport/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>True when something answers on the socket.</summary>
+    public async Task<bool> IsAliveAsync(CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(SocketPath)) return false;
+        try
+        {
+            using var response = await _http.GetAsync("v1/status", cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<StatusView> StatusAsync(IEnumerable<string>? services = null, CancellationToken cancellationToken = default)
+    {
+        var query = string.Join("&", (services ?? []).Select(s => $"service={Uri.EscapeDataString(s)}"));
+        return (await _http.GetFromJsonAsync<StatusView>($"v1/status?{query}", ApiJson.Options, cancellationToken))!;
+    }
+
+    public async Task<(int Status, string Body)> PostAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.PostAsync(path, null, cancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    public async Task<(int Status, string Body)> GetAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync(path, cancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    /// <summary>Server-sent status events, as they happen.</summary>
+    public async IAsyncEnumerable<ServiceView> EventsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/events");
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            var view = JsonSerializer.Deserialize<ServiceView>(line["data: ".Length..], ApiJson.Options);
+            if (view is not null) yield return view;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
