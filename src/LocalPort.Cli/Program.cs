@@ -7,6 +7,9 @@ foreach (var option in GlobalOptions.All) root.Options.Add(option);
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ConfigCommands.Create());
+root.Subcommands.Add(DaemonCommands.Create());
+foreach (var command in ServiceCommands.Create()) root.Subcommands.Add(command);
+root.Subcommands.Add(LogsCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;
@@ -13,7 +14,8 @@ namespace LocalPort.Actors.Forwarding;
 /// <summary>
 /// Owns one service's forward: the relay listener on local_port (bound for the life of the service)
 /// and the current tunnel behind it. Restarts the tunnel with backoff when it exits or is reported
-/// unhealthy; after max_attempts consecutive failures the service is Failed.
+/// unhealthy; after max_attempts consecutive failures the service is Failed. A reload's
+/// <see cref="UpdateSpec"/> changes its restart policy and check interval without touching the tunnel.
 /// </summary>
 public sealed class ForwardActor : ReceiveActor, IWithTimers
 {
@@ -54,7 +56,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private const string StartTimer = "start-timeout";
     private const string SuspendedTimer = "suspended";
 
-    private readonly ServiceSpec _spec;
+    private ServiceSpec _spec;
     private readonly LocalPortRuntime _runtime;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private RelayListener? _relay;
@@ -65,6 +67,8 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private int _suspendedChecks;
     private bool _frozen;
     private string? _lastError;
+    /// <summary>When the current tunnel became ready (scheduler clock); null unless Running.</summary>
+    private TimeSpan? _runningSince;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -82,6 +86,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     /// <summary>Freeze and Drain are answered in every state: shutdown must never wait on a busy service.</summary>
     private void ShutdownHandlers()
     {
+        Receive<UpdateSpec>(HandleUpdateSpec);
         Receive<Freeze>(_ =>
         {
             _frozen = true;
@@ -169,6 +174,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(ResetTimer, FailuresForgiven.Instance, _spec.RestartPolicy.ResetAfter);
             _suspendedChecks = 0;
             Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
+            _runningSince = Context.System.Scheduler.MonotonicClock;
             Report(ServiceState.Running);
             Become(Running);
         });
@@ -239,6 +245,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private void OnFailure(string reason)
     {
         _lastError = reason;
+        _runningSince = null;
         _generation++;
         Timers.Cancel(ResetTimer);
         Timers.Cancel(StartTimer);
@@ -272,6 +279,31 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         Become(BackingOff);
     }
 
+    /// <summary>
+    /// New restart policy and check settings from a reload; the root restarts the service instead when the
+    /// tunnel itself changes. The next failure is judged by the new policy.
+    /// </summary>
+    private void HandleUpdateSpec(UpdateSpec update)
+    {
+        if (update.Spec.Name != _spec.Name) return;
+        var before = _spec;
+        _spec = update.Spec;
+        if (_runningSince is not { } since) return;
+        if (before.HealthCheck.Interval != _spec.HealthCheck.Interval)
+            Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
+        if (before.RestartPolicy.ResetAfter != _spec.RestartPolicy.ResetAfter && Timers.IsTimerActive(ResetTimer))
+        {
+            // Uptime already served counts towards the new reset_after.
+            var remaining = _spec.RestartPolicy.ResetAfter - (Context.System.Scheduler.MonotonicClock - since);
+            if (remaining > TimeSpan.Zero) Timers.StartSingleTimer(ResetTimer, FailuresForgiven.Instance, remaining);
+            else
+            {
+                Timers.Cancel(ResetTimer);
+                _failures = 0;
+            }
+        }
+    }
+
     private void KillTunnel()
     {
         _tunnel?.Kill();
@@ -281,6 +313,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private void BeginStop(IActorRef replyTo, bool killAfterGrace)
     {
         _generation++;
+        _runningSince = null;
         Timers.CancelAll();
         Report(ServiceState.Stopping);
         var tunnel = _tunnel;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using LocalPort.Actors.Reload;
 using LocalPort.Core.Config;
 using LocalPort.Core.Health;
 
@@ -7,6 +8,7 @@ namespace LocalPort.Actors.Health;
 /// <summary>
 /// Probes one service on its interval while its forward is up, and reports to the parent when
 /// failure_threshold consecutive failures (or success_threshold successes) change its health.
+/// A reload's <see cref="UpdateSpec"/> retimes the checks (and rebuilds the probe if it changed) in place.
 /// </summary>
 public sealed class HealthCheckActor : ReceiveActor, IWithTimers
 {
@@ -21,9 +23,11 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private sealed record ProbeCompleted(int Generation, ProbeResult Result);
 
     private const string TickTimer = "tick";
-    private readonly ServiceSpec _spec;
-    private readonly IHealthProbe _probe;
+    private readonly Func<ServiceSpec, IHealthProbe>? _probes;
+    private ServiceSpec _spec;
+    private IHealthProbe _probe;
     private int _generation;
+    private bool _forwardUp;
     private bool _active;
     private bool _inFlight;
     private int _consecutiveFailures;
@@ -32,15 +36,26 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ServiceSpec spec, IHealthProbe probe) =>
-        Akka.Actor.Props.Create(() => new HealthCheckActor(spec, probe));
+    /// <param name="probes">Builds the probe again when a reload changes its type, timeout or settings; null keeps <paramref name="probe"/>.</param>
+    public static Props Props(ServiceSpec spec, IHealthProbe probe, Func<ServiceSpec, IHealthProbe>? probes = null) =>
+        Akka.Actor.Props.Create(() => new HealthCheckActor(spec, probe, probes));
 
-    public HealthCheckActor(ServiceSpec spec, IHealthProbe probe)
+    public HealthCheckActor(ServiceSpec spec, IHealthProbe probe, Func<ServiceSpec, IHealthProbe>? probes)
     {
         _spec = spec;
         _probe = probe;
-        Receive<ForwardUp>(_ => Resume());
-        Receive<ForwardDown>(_ => Pause());
+        _probes = probes;
+        Receive<ForwardUp>(_ =>
+        {
+            _forwardUp = true;
+            Resume();
+        });
+        Receive<ForwardDown>(_ =>
+        {
+            _forwardUp = false;
+            Pause();
+        });
+        Receive<UpdateSpec>(HandleUpdateSpec);
         Receive<Tick>(_ => RunProbe());
         Receive<ProbeCompleted>(HandleCompleted);
     }
@@ -90,6 +105,25 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     }
 
     protected override void PostStop() => (_probe as IDisposable)?.Dispose();
+
+    /// <summary>Keeps checking through a reload: counts survive unless the probe itself changed.</summary>
+    private void HandleUpdateSpec(UpdateSpec update)
+    {
+        if (update.Spec.Name != _spec.Name) return;
+        var before = Check;
+        _spec = update.Spec;
+        if (_probes is not null && !SpecComparison.SameProbe(before, Check))
+        {
+            (_probe as IDisposable)?.Dispose();
+            _probe = _probes(_spec);
+            if (_active) Resume();
+        }
+        if (!_forwardUp) return;
+        if (!Check.Enabled) Pause();
+        else if (!_active) Resume();
+        else if (before.Interval != Check.Interval)
+            Timers.StartPeriodicTimer(TickTimer, Tick.Instance, Check.Interval, Check.Interval);
+    }
 
     private void HandleCompleted(ProbeCompleted completed)
     {

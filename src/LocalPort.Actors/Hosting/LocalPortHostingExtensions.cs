@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
@@ -11,8 +12,17 @@ namespace LocalPort.Actors.Hosting;
 /// <summary>What <c>WithLocalPort</c> runs: a validated configuration and, optionally, which services.</summary>
 public sealed record LocalPortOptions(LocalPortConfig Config)
 {
-    /// <summary>Only these services (by name); null means every enabled service.</summary>
+    /// <summary>Only these services (by name), at start and after every reload; null means every service.</summary>
     public IReadOnlyCollection<string>? Services { get; init; }
+    /// <summary>A further filter on services (e.g. by tag), applied with <see cref="Services"/> at start and on every reload.</summary>
+    public Func<ServiceSpec, bool>? Selection { get; init; }
+    /// <summary>
+    /// The file <see cref="Config"/> came from. When set, a config watcher reloads it on change, on SIGHUP and on
+    /// <see cref="ReloadConfig"/>; null means the configuration is fixed for the life of the system.
+    /// </summary>
+    public string? ConfigPath { get; init; }
+    /// <summary>Quiet time after the last change of <see cref="ConfigPath"/> before it is reloaded.</summary>
+    public TimeSpan ReloadDebounce { get; init; } = ConfigWatcher.DefaultDebounce;
     public LocalPortPaths Paths { get; init; } = LocalPortPaths.FromEnvironment();
     /// <summary>Replaces tunnels/probes (tests, chaos); null uses the real ones.</summary>
     public LocalPortRuntime? Runtime { get; init; }
@@ -21,14 +31,17 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     /// <summary>Sees every signal the bridge handles (the CLI prints progress from it).</summary>
     public Action<System.Runtime.InteropServices.PosixSignal, int>? OnSignal { get; init; }
 
-    public IEnumerable<ServiceSpec> SelectedServices =>
-        Services is null ? Config.Services : Config.Services.Where(s => Services.Contains(s.Name));
+    public IEnumerable<ServiceSpec> SelectedServices => Config.Services.Where(IsSelected);
+
+    public bool IsSelected(ServiceSpec service) =>
+        (Services is null || Services.Contains(service.Name)) && (Selection is null || Selection(service));
 }
 
 public static class LocalPortHostingExtensions
 {
     public const string RootName = "localport";
     public const string CoordinatorName = "localport-shutdown";
+    public const string ConfigWatcherName = "localport-config-watcher";
 
     /// <summary>Adds the LocalPort supervision tree to the host's ActorSystem.</summary>
     public static AkkaConfigurationBuilder WithLocalPort(this AkkaConfigurationBuilder builder, LocalPortOptions options)
@@ -37,12 +50,19 @@ public static class LocalPortHostingExtensions
         builder.WithActors((system, registry) =>
         {
             var runtime = options.Runtime ?? LocalPortRuntime.Real(options.Paths);
-            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime), RootName);
+            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected), RootName);
             registry.Register<LocalPortSupervisor>(root);
+
+            IActorRef? watcher = null;
+            if (options.ConfigPath is { } configPath)
+            {
+                watcher = system.ActorOf(ConfigWatcher.Props(configPath, root, debounce: options.ReloadDebounce), ConfigWatcherName);
+                registry.Register<ConfigWatcher>(watcher);
+            }
 
             var shutdown = CoordinatedShutdown.Get(system);
             var coordinator = system.ActorOf(
-                ShutdownCoordinator.Props(root, runtime.Ledger, shutdown.Timeout, runtime.FlushLogs, runtime.OnShutdownCompleted),
+                ShutdownCoordinator.Props(root, runtime.Ledger, shutdown.Timeout, runtime.FlushLogs, runtime.OnShutdownCompleted, watcher),
                 CoordinatorName);
             registry.Register<ShutdownCoordinator>(coordinator);
             foreach (var phase in ShutdownPhases.All)
@@ -56,7 +76,7 @@ public static class LocalPortHostingExtensions
 
             if (options.HandleSignals)
             {
-                var signals = new SignalBridge(system, coordinator, root, runtime.Ledger);
+                var signals = new SignalBridge(system, coordinator, root, runtime.Ledger, configWatcher: watcher);
                 if (options.OnSignal is not null) signals.Received += options.OnSignal;
                 system.RegisterOnTermination(signals.Dispose);
             }
@@ -64,13 +84,16 @@ public static class LocalPortHostingExtensions
         return builder;
     }
 
-    /// <summary>Loads <paramref name="configPath"/> and adds the tree; invalid files throw with every problem listed.</summary>
+    /// <summary>
+    /// Loads <paramref name="configPath"/> and adds the tree, reloading the file when it changes; invalid files
+    /// throw with every problem listed.
+    /// </summary>
     public static AkkaConfigurationBuilder WithLocalPort(this AkkaConfigurationBuilder builder, string configPath)
     {
         var result = ConfigLoader.Load(configPath);
         if (!result.Ok)
             throw new InvalidOperationException("invalid LocalPort configuration:" + Environment.NewLine +
                 string.Join(Environment.NewLine, result.Errors));
-        return builder.WithLocalPort(new LocalPortOptions(result.Config!));
+        return builder.WithLocalPort(new LocalPortOptions(result.Config!) { ConfigPath = configPath });
     }
 }

@@ -24,6 +24,9 @@ public sealed record ServiceStatus(
 /// <summary>Published on the EventStream whenever a service's status changes.</summary>
 public sealed record ServiceStatusChanged(ServiceStatus Status);
 
+/// <summary>Published on the EventStream when a reload removes a service (its status entry is gone).</summary>
+public sealed record ServiceRemoved(string Name);
+
 /// <summary>Ask the root for every service's status; answered with <see cref="StatusSnapshot"/>.</summary>
 public sealed class GetStatus
 {
@@ -68,7 +71,10 @@ public sealed record RestartService(string Name);
 public sealed record CommandAccepted(string Name);
 public sealed record CommandRefused(string Reason);
 
-/// <summary>SIGHUP or `daemon reload`: re-read the configuration file.</summary>
+/// <summary>
+/// SIGHUP or `daemon reload`: re-read the configuration file. Handled by the ConfigWatcher (which answers
+/// with a ReloadResult); a root without a watched file only logs that it cannot reload.
+/// </summary>
 public sealed class ReloadConfig
 {
     public static readonly ReloadConfig Instance = new();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using LocalPort.Actors.Forwarding;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Core.Processes;
 
@@ -26,7 +27,10 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private sealed record CleanupDone(IReadOnlyList<string> Cleaned);
 
     private const string PhaseTimer = "phase-timeout";
+    /// <summary>How the config watcher appears among a phase's pending answers.</summary>
+    private const string WatcherTarget = "config-watcher";
     private readonly IActorRef _root;
+    private readonly IActorRef? _watcher;
     private readonly ResourceLedger _ledger;
     private readonly Func<string, TimeSpan> _timeoutOf;
     private readonly Func<Task>? _flushLogs;
@@ -49,15 +53,17 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     /// <param name="timeoutOf">The phase's budget (normally the CoordinatedShutdown phase timeout).</param>
     /// <param name="onCompleted">Called once with the final report (thread-safe callers only: it runs on the actor).</param>
+    /// <param name="configWatcher">Told to stop watching in stop-new-work; null when no file is watched.</param>
     public static Props Props(IActorRef root, ResourceLedger ledger, Func<string, TimeSpan> timeoutOf,
-        Func<Task>? flushLogs = null, Action<ShutdownReport>? onCompleted = null) =>
-        Akka.Actor.Props.Create(() => new ShutdownCoordinator(root, ledger, timeoutOf, flushLogs, onCompleted));
+        Func<Task>? flushLogs = null, Action<ShutdownReport>? onCompleted = null, IActorRef? configWatcher = null) =>
+        Akka.Actor.Props.Create(() => new ShutdownCoordinator(root, ledger, timeoutOf, flushLogs, onCompleted, configWatcher));
 
     public ShutdownCoordinator(IActorRef root, ResourceLedger ledger, Func<string, TimeSpan> timeoutOf,
-        Func<Task>? flushLogs, Action<ShutdownReport>? onCompleted)
+        Func<Task>? flushLogs, Action<ShutdownReport>? onCompleted, IActorRef? configWatcher)
     {
         _onCompleted = onCompleted;
         _root = root;
+        _watcher = configWatcher;
         _ledger = ledger;
         _timeoutOf = timeoutOf;
         _flushLogs = flushLogs;
@@ -113,6 +119,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         {
             case 0:
                 _root.Tell(StopNewWork.Instance);
+                _watcher?.Tell(StopWatching.Instance);
                 Become(StoppingNewWork);
                 break;
             case 1:
@@ -135,6 +142,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     {
         Receive<PhaseTargets>(m => ExpectAnswers(m.Services));
         Receive<ForwardActor.Frozen>(m => Answered(m.Name, $"restarts stopped: {m.Name}"));
+        Receive<WatchingStopped>(_ => Answered(WatcherTarget, "config watcher stopped"));
         DuringPhase();
     }
 
@@ -180,6 +188,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Receive<PhaseTargets>(_ => { });
         Receive<ForwardActor.Frozen>(_ => { });
         Receive<ForwardActor.Drained>(_ => { });
+        Receive<WatchingStopped>(_ => { });
         Receive<AllStopped>(_ => { });
         Common();
     }
@@ -195,7 +204,8 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private void ExpectAnswers(IReadOnlyList<string> services)
     {
         _targetsKnown = true;
-        _pending = services.Where(s => !_answered.Contains(s)).ToHashSet(StringComparer.Ordinal);
+        var targets = _current == 0 && _watcher is not null ? services.Append(WatcherTarget) : services;
+        _pending = targets.Where(s => !_answered.Contains(s)).ToHashSet(StringComparer.Ordinal);
         if (_pending.Count == 0) FinishPhase(timedOut: false);
     }
 

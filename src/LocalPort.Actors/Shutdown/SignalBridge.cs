@@ -8,13 +8,14 @@ namespace LocalPort.Actors.Shutdown;
 /// <summary>
 /// The one owner of process signals. SIGINT/SIGTERM run CoordinatedShutdown (a burst gives one
 /// shutdown); a second SIGINT escalates to force-cleanup; a third exits at once. SIGHUP asks for a
-/// reload and SIGQUIT dumps the status to the log. Handlers only tell actors: thread-safe, non-blocking.
+/// reload (the config watcher's, or the root's when no file is watched) and SIGQUIT dumps the status to the log. Handlers only tell actors: thread-safe, non-blocking.
 /// </summary>
 public sealed class SignalBridge : IDisposable
 {
     private readonly ActorSystem _system;
     private readonly IActorRef _coordinator;
     private readonly IActorRef _root;
+    private readonly IActorRef? _configWatcher;
     private readonly ResourceLedger _ledger;
     private readonly Action<int> _exit;
     private readonly List<PosixSignalRegistration> _registrations = [];
@@ -24,11 +25,13 @@ public sealed class SignalBridge : IDisposable
     /// <summary>Raised for every signal with how many of its kind arrived so far (the CLI prints progress).</summary>
     public event Action<PosixSignal, int>? Received;
 
-    public SignalBridge(ActorSystem system, IActorRef coordinator, IActorRef root, ResourceLedger ledger, Action<int>? exit = null)
+    public SignalBridge(ActorSystem system, IActorRef coordinator, IActorRef root, ResourceLedger ledger, Action<int>? exit = null,
+        IActorRef? configWatcher = null)
     {
         _system = system;
         _coordinator = coordinator;
         _root = root;
+        _configWatcher = configWatcher;
         _ledger = ledger;
         _exit = exit ?? Environment.Exit;
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT })
@@ -60,7 +63,7 @@ public sealed class SignalBridge : IDisposable
                 break;
             case PosixSignal.SIGHUP:
                 Received?.Invoke(signal, 1);
-                _root.Tell(ReloadConfig.Instance);
+                (_configWatcher ?? _root).Tell(ReloadConfig.Instance);
                 break;
             case PosixSignal.SIGQUIT:
                 Received?.Invoke(signal, 1);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using LocalPort.Actors.Forwarding;
 using LocalPort.Actors.Health;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Core.Config;
 
@@ -10,24 +11,39 @@ namespace LocalPort.Actors.Supervision;
 /// <summary>
 /// The root: one forward-&lt;svc&gt; and one health-&lt;svc&gt; child per enabled service, and the single
 /// source of truth for service state (the CLI, the API and the logs all read it from here).
+/// Reloads (<see cref="ApplyConfig"/>) run one at a time in <see cref="Reloading"/>: services that leave
+/// are stopped and their actors terminated before anything new starts, so a port is free again and a
+/// re-added service gets its plain forward-&lt;svc&gt;/health-&lt;svc&gt; names back.
 /// </summary>
-public sealed class LocalPortSupervisor : ReceiveActor
+public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
-    private sealed record Service(ServiceSpec Spec, IActorRef? Forward, IActorRef? Health);
+    /// <summary>A known service; Forward/Health are null while it is disabled or between reload steps.</summary>
+    private sealed record Service(ServiceSpec Spec, IActorRef? Forward, IActorRef? Health)
+    {
+        /// <summary>Being stopped by a reload: no phase command, restart or health verdict reaches it.</summary>
+        public bool Leaving { get; init; }
+    }
 
     private readonly LocalPortRuntime _runtime;
+    private readonly Func<ServiceSpec, bool> _selection;
     private readonly Dictionary<string, Service> _services = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceStatus> _status = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _acceptingWork = true;
 
-    public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime) =>
-        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime));
+    public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
-    public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime)
+    /// <param name="selection">Which services of a configuration this root runs, at start and on every
+    /// reload (e.g. the names given to `run`); null means all of them.</param>
+    public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection = null) =>
+        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection));
+
+    public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection)
     {
         _runtime = runtime;
-        foreach (var spec in services)
+        _selection = selection ?? (_ => true);
+        foreach (var spec in services.Where(_selection))
         {
             _services[spec.Name] = new Service(spec, null, null);
             _status[spec.Name] = ServiceStatus.Initial(spec, DateTimeOffset.Now);
@@ -41,21 +57,33 @@ public sealed class LocalPortSupervisor : ReceiveActor
 
     protected override void PreStart()
     {
-        foreach (var (name, service) in _services.ToList())
-        {
-            if (!service.Spec.Enabled) continue;
-            var forward = Context.ActorOf(ForwardActor.Props(service.Spec, _runtime), $"forward-{name}");
-            var health = Context.ActorOf(HealthCheckActor.Props(service.Spec, _runtime.Probes(service.Spec)), $"health-{name}");
-            _services[name] = service with { Forward = forward, Health = health };
-        }
+        foreach (var service in _services.Values.ToList())
+            if (service.Spec.Enabled) StartService(service.Spec);
+    }
+
+    private void StartService(ServiceSpec spec)
+    {
+        var forward = Context.ActorOf(ForwardActor.Props(spec, _runtime), $"forward-{spec.Name}");
+        var health = Context.ActorOf(HealthCheckActor.Props(spec, _runtime.Probes(spec), _runtime.Probes), $"health-{spec.Name}");
+        _services[spec.Name] = new Service(spec, forward, health);
     }
 
     private void Running()
     {
+        Receive<ApplyConfig>(BeginReload);
+        Receive<StopAll>(_ => BeginStopAll(Sender));
+        // Answers and deaths of services that already left.
+        Receive<ForwardActor.Stopped>(_ => { });
+        Receive<Terminated>(_ => { });
+        Common();
+    }
+
+    /// <summary>Handlers shared by Running and Reloading.</summary>
+    private void Common()
+    {
         Receive<ForwardActor.StateChanged>(HandleStateChanged);
         Receive<HealthCheckActor.HealthChanged>(HandleHealthChanged);
         Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
-        Receive<StopAll>(_ => BeginStopAll(Sender));
         Receive<StopNewWork>(_ =>
         {
             _acceptingWork = false;
@@ -64,7 +92,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
         });
         Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
         Receive<RestartService>(HandleRestart);
-        // Reloading from a file arrives with the daemon; a foreground run keeps its configuration.
+        // With a watched file, SIGHUP goes to the ConfigWatcher; reaching the root means there is none.
         Receive<ReloadConfig>(_ => _log.Warning("reload requested, but this supervisor was started without a watched configuration file; restart it to apply changes"));
         Receive<DumpStatus>(_ =>
         {
@@ -74,7 +102,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
         });
     }
 
-    private IEnumerable<Service> Started => _services.Values.Where(s => s.Forward is not null);
+    private IEnumerable<Service> Started => _services.Values.Where(s => s is { Forward: not null, Leaving: false });
 
     /// <summary>Passes a phase command to every forward; their answers go straight to the asker.</summary>
     private void SendToAll(object command)
@@ -91,7 +119,7 @@ public sealed class LocalPortSupervisor : ReceiveActor
             Sender.Tell(new CommandRefused("LocalPort is shutting down"));
             return;
         }
-        if (!_services.TryGetValue(command.Name, out var service) || service.Forward is null)
+        if (!_services.TryGetValue(command.Name, out var service) || service.Forward is null || service.Leaving)
         {
             Sender.Tell(new CommandRefused($"no running service named '{command.Name}'"));
             return;
@@ -104,7 +132,9 @@ public sealed class LocalPortSupervisor : ReceiveActor
 
     private void HandleStateChanged(ForwardActor.StateChanged changed)
     {
-        if (!_status.TryGetValue(changed.Name, out var previous)) return;
+        // Only the service's current forward speaks for it: a replaced one may still have words in flight.
+        if (!_services.TryGetValue(changed.Name, out var service) || !Sender.Equals(service.Forward)
+            || !_status.TryGetValue(changed.Name, out var previous)) return;
         var healthy = changed.State == ServiceState.Running && previous.State == ServiceState.Running ? previous.Healthy : null;
         Update(previous with
         {
@@ -115,34 +145,39 @@ public sealed class LocalPortSupervisor : ReceiveActor
             Healthy = healthy,
             Since = previous.State == changed.State ? previous.Since : DateTimeOffset.Now,
         });
-        var health = _services[changed.Name].Health;
-        health?.Tell(changed.State == ServiceState.Running
+        if (service.Leaving) return;
+        service.Health?.Tell(changed.State == ServiceState.Running
             ? HealthCheckActor.ForwardUp.Instance
             : HealthCheckActor.ForwardDown.Instance);
     }
 
     private void HandleHealthChanged(HealthCheckActor.HealthChanged changed)
     {
-        if (!_status.TryGetValue(changed.Name, out var previous) || previous.State != ServiceState.Running) return;
+        if (!_services.TryGetValue(changed.Name, out var service) || !Sender.Equals(service.Health) || service.Leaving
+            || !_status.TryGetValue(changed.Name, out var previous) || previous.State != ServiceState.Running) return;
         Update(previous with { Healthy = changed.Healthy, LastError = changed.Healthy ? previous.LastError : changed.Error });
         if (changed.Healthy)
             _log.Info("{0}: healthy", changed.Name);
         else
-            _services[changed.Name].Forward?.Tell(new ForwardActor.Unhealthy(changed.Error ?? "health check failed"));
+            service.Forward?.Tell(new ForwardActor.Unhealthy(changed.Error ?? "health check failed"));
     }
 
     private void Update(ServiceStatus status)
     {
-        if (_status[status.Name] == status) return;
+        if (_status.TryGetValue(status.Name, out var current) && current == status) return;
         _status[status.Name] = status;
         Context.System.EventStream.Publish(new ServiceStatusChanged(status));
+    }
+
+    private void RemoveStatus(string name)
+    {
+        if (_status.Remove(name)) Context.System.EventStream.Publish(new ServiceRemoved(name));
     }
 
     private void BeginStopAll(IActorRef replyTo)
     {
         // Highest priority first; services of equal priority stop together.
-        var groups = new Queue<List<Service>>(_services.Values
-            .Where(s => s.Forward is not null)
+        var groups = new Queue<List<Service>>(Started
             .GroupBy(s => s.Spec.Priority)
             .OrderByDescending(g => g.Key)
             .Select(g => g.ToList()));
@@ -179,6 +214,8 @@ public sealed class LocalPortSupervisor : ReceiveActor
             // A second StopAll joins the one in progress rather than starting another.
             Receive<StopAll>(_ => waiters.Add(Sender));
             Receive<RestartService>(_ => Sender.Tell(new CommandRefused("services are stopping")));
+            Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.Refused("shutting down")));
+            Receive<Terminated>(_ => { });
         });
         StopNextGroup();
     }

@@ -115,11 +115,11 @@ public static class RunCommand
                 ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
                     ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
             });
-            await StatusView.LiveTableAsync(host.System, host.Root, console);
+            await LiveStatus.LiveTableAsync(host.System, host.Root, console);
         }
         else
         {
-            await StatusView.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out);
+            await LiveStatus.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out);
         }
         await host.WhenTerminated;
         var report = await host.Report.WaitAsync(TimeSpan.FromSeconds(5));

@@ -8,6 +8,7 @@ using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Cli.Control;
 using LocalPort.Core;
+using LocalPort.Core.Processes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,6 +66,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         await ClaimControlSocket(paths.ControlSocket);
 
         var logger = CreateLogger(paths, options);
+        // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
+        foreach (var orphan in ChildrenFile.ReapOrphans(paths.ChildrenFile))
+            logger.Warning("reaped orphaned child {Pid} of an earlier run: {Description}", orphan.Pid, orphan.Description);
         var report = new TaskCompletionSource<ShutdownReport>(TaskCreationOptions.RunContinuationsAsynchronously);
         var runtime = (options.LocalPort.Runtime ?? LocalPortRuntime.Real(paths)) with
         {
@@ -89,6 +93,7 @@ public sealed class SupervisorHost : IAsyncDisposable
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true, OnSignal = options.OnSignal });
         });
 
+        runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
         var startedAt = DateTimeOffset.Now;
         SupervisorHost? host = null;
@@ -110,7 +115,9 @@ public sealed class SupervisorHost : IAsyncDisposable
 
     private static Serilog.Core.Logger CreateLogger(LocalPortPaths paths, SupervisorHostOptions options)
     {
-        var configuration = new LoggerConfiguration().MinimumLevel.Is(LogEventLevel.Debug);
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Is(LogEventLevel.Debug)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
         configuration = options.JsonLogs
             ? configuration.WriteTo.File(new CompactJsonFormatter(), paths.DaemonLog, LogEventLevel.Information,
                 fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5)
@@ -198,6 +205,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         // Belt and braces: whatever the phases could not stop is killed now.
         _runtime.Ledger.KillAll(TimeSpan.FromSeconds(1));
         _runtime.Ledger.DeleteFiles();
+        if (_runtime.Ledger.Children.Count == 0) File.Delete(Paths.ChildrenFile);
         await Serilog.Log.CloseAndFlushAsync();
     }
 

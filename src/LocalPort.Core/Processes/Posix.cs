@@ -15,6 +15,40 @@ public static partial class Posix
 
     public static bool Signal(int pid, int signal) => !OperatingSystem.IsWindows() && SysKill(pid, signal) == 0;
 
+    [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
+    private static partial int SysSetsid();
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int SysOpen(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
+    private static partial int SysDup2(int oldFd, int newFd);
+
+    /// <summary>Detach from the terminal: a new session, and stdin/stdout/stderr on /dev/null.</summary>
+    public static void Daemonize()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        SysSetsid();
+        var devNull = SysOpen("/dev/null", 2 /* O_RDWR */);
+        if (devNull < 0) return;
+        for (var fd = 0; fd <= 2; fd++) SysDup2(devNull, fd);
+    }
+
+    /// <summary>True when /proc/PID/environ carries NAME=VALUE (our tag on children; never command-line matching).</summary>
+    public static bool HasEnvironment(int pid, string name, string value)
+    {
+        try
+        {
+            var environ = File.ReadAllBytes($"/proc/{pid}/environ");
+            var needle = System.Text.Encoding.UTF8.GetBytes($"{name}={value}\0");
+            return environ.AsSpan().IndexOf(needle) >= 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone.</summary>
     public static long? StartTicks(int pid)
     {
@@ -43,6 +77,13 @@ public static partial class Posix
             return null;
         }
     }
+
+    /// <summary>
+    /// True while the pid still runs the process that had <paramref name="startTicks"/>: a zombie has exited
+    /// (its parent just has not reaped it yet) and a different start time means the pid was reused.
+    /// </summary>
+    public static bool IsAlive(int pid, long? startTicks) =>
+        startTicks is not null && StartTicks(pid) == startTicks && State(pid) is not ('Z' or 'X' or null);
 
     /// <summary>Direct children of a process, from /proc (for killing whole trees, SIGTERM first).</summary>
     public static IReadOnlyList<int> Children(int pid)

@@ -19,6 +19,9 @@ public sealed class ResourceLedger
     private readonly ConcurrentDictionary<string, LedgerEntry> _entries = new();
     private readonly ConcurrentDictionary<int, ChildProcess> _children = new();
 
+    /// <summary>Raised after a child is added or removed (the daemon persists its children from it).</summary>
+    public event Action? ChildrenChanged;
+
     public IReadOnlyList<LedgerEntry> Entries => _entries.Values.OrderBy(e => e.Kind).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
     public IReadOnlyCollection<ChildProcess> Children => _children.Values.ToArray();
     public bool IsEmpty => _entries.IsEmpty;
@@ -28,12 +31,14 @@ public sealed class ResourceLedger
         _children[child.Pid] = child;
         _entries[Key(ResourceKind.Process, child.Pid.ToString())] =
             new LedgerEntry(ResourceKind.Process, child.Pid.ToString(), $"{child.Description}; start {child.StartTicks}");
+        ChildrenChanged?.Invoke();
     }
 
     internal void Forget(ChildProcess child)
     {
         _children.TryRemove(child.Pid, out _);
         _entries.TryRemove(Key(ResourceKind.Process, child.Pid.ToString()), out _);
+        ChildrenChanged?.Invoke();
     }
 
     public void TrackListener(string endpoint, string owner) =>

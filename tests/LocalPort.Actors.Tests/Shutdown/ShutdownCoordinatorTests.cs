@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using LocalPort.Actors.Forwarding;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Tests.Support;
@@ -68,6 +69,22 @@ public class ShutdownCoordinatorTests : VirtualTimeTestKit
         AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
         Assert.Equal(ShutdownPhases.All, _final!.Phases.Select(p => p.Phase));
         Assert.True(_final.Clean);
+    }
+
+    [Fact]
+    public void Stop_new_work_stops_the_config_watcher_and_waits_for_it()
+    {
+        var watcher = CreateTestProbe();
+        var coordinator = Sys.ActorOf(ShutdownCoordinator.Props(_root.Ref, _ledger, p => Timeouts[p], configWatcher: watcher.Ref));
+
+        coordinator.Tell(new ShutdownCoordinator.RunPhase(ShutdownPhases.StopNewWork), TestActor);
+        _root.ExpectMsg<StopNewWork>();
+        _root.Reply(new PhaseTargets([]));
+        watcher.ExpectMsg<StopWatching>();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        watcher.Reply(WatchingStopped.Instance);
+
+        Assert.Equal(["config watcher stopped"], ExpectReport(ShutdownPhases.StopNewWork).Cleaned);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class FakeTunnelFactory : ITunnelFactory
 
     public ITunnel Start(ServiceSpec service)
     {
-        var tunnel = new FakeTunnel(Started.Count + 1000);
+        var tunnel = new FakeTunnel(Started.Count + 1000) { Service = service.Name };
         if (ReadyAtOnce) tunnel.MakeReady();
         Started.Enqueue(tunnel);
         _arrivals.Add(tunnel);
@@ -41,6 +41,10 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public Task<EndPoint> Ready => _ready.Task;
     public Task<int> Exited => _exited.Task;
     public int? Pid { get; } = pid;
+    /// <summary>The service it was started for.</summary>
+    public string Service { get; init; } = "";
+    /// <summary>When set, a graceful stop does not finish until the test completes this.</summary>
+    public TaskCompletionSource? HoldStop { get; set; }
     public bool IsSuspended { get; set; }
     public bool Killed { get; private set; }
     public bool StoppedGracefully { get; private set; }
@@ -50,11 +54,11 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public void Exit(int code) => _exited.TrySetResult(code);
     public string DescribeFailure() => "fake failure";
 
-    public Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
+    public async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         StoppedGracefully = true;
+        if (HoldStop is { } hold) await hold.Task;
         _exited.TrySetResult(0);
-        return Task.CompletedTask;
     }
 
     public void Kill()

@@ -47,13 +47,16 @@ internal enum Disposition
 }
 
 /// <summary>One accepted HTTP/1.1 connection: request parsing and response writing, enough for Go's net/http client.</summary>
-internal sealed class HttpConnection(Socket socket)
+internal sealed class HttpConnection(Socket socket, Stream stream)
 {
     private const int MaxHeaderBytes = 64 * 1024;
     private byte[] _buffer = new byte[8192];
     private int _start, _end;
 
     public Socket Socket { get; } = socket;
+
+    /// <summary>The byte stream: the socket itself, or TLS over it.</summary>
+    public Stream Stream { get; } = stream;
 
     /// <summary>Bytes received past the last request (handed to an upgraded protocol).</summary>
     public byte[] TakeBuffered()
@@ -187,10 +190,8 @@ internal sealed class HttpConnection(Socket socket)
 
     public async Task SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        while (!data.IsEmpty)
-        {
-            data = data[await Socket.SendAsync(data, SocketFlags.None, ct)..];
-        }
+        await Stream.WriteAsync(data, ct);
+        await Stream.FlushAsync(ct);
     }
 
     private int IndexOfHeaderEnd() => _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8) is var i and >= 0 ? _start + i : -1;
@@ -214,7 +215,7 @@ internal sealed class HttpConnection(Socket socket)
                 Array.Resize(ref _buffer, _buffer.Length * 2);
             }
         }
-        var n = await Socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct);
+        var n = await Stream.ReadAsync(_buffer.AsMemory(_end), ct);
         _end += n;
         return n > 0;
     }
@@ -295,7 +296,11 @@ internal sealed class HttpConnection(Socket socket)
 /// A loopback TCP listener that can stop (refusing connections and dropping the open ones) and
 /// start again on the same port: the "API server goes away and comes back" chaos.
 /// </summary>
-internal sealed class LoopbackHttpListener(string name, Func<HttpConnection, HttpRequest, CancellationToken, Task<Disposition>> handler, Action<string> log)
+internal sealed class LoopbackHttpListener(
+    string name,
+    Func<HttpConnection, HttpRequest, CancellationToken, Task<Disposition>> handler,
+    Action<string> log,
+    System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
 {
     private readonly ConcurrentDictionary<Socket, byte> _connections = new();
     private readonly object _gate = new();
@@ -387,10 +392,26 @@ internal sealed class LoopbackHttpListener(string name, Func<HttpConnection, Htt
 
     private async Task ServeAsync(Socket socket, CancellationToken ct)
     {
-        var connection = new HttpConnection(socket);
         var upgraded = false;
+        Stream? stream = null;
         try
         {
+            stream = new NetworkStream(socket, ownsSocket: false);
+            if (certificate is not null)
+            {
+                var tls = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false);
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                handshake.CancelAfter(TimeSpan.FromSeconds(10));
+                await tls.AuthenticateAsServerAsync(new System.Net.Security.SslServerAuthenticationOptions
+                {
+                    ServerCertificate = certificate,
+                    // HTTP/1.1 only: kubectl's upgrades (SPDY, WebSocket) need it, and Go then skips h2.
+                    ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http11],
+                    ClientCertificateRequired = false,
+                }, handshake.Token);
+                stream = tls;
+            }
+            var connection = new HttpConnection(socket, stream);
             while (!ct.IsCancellationRequested)
             {
                 var request = await connection.ReadRequestAsync(ct);
@@ -411,7 +432,7 @@ internal sealed class LoopbackHttpListener(string name, Func<HttpConnection, Htt
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
         }
         catch (Exception e)
@@ -422,6 +443,7 @@ internal sealed class LoopbackHttpListener(string name, Func<HttpConnection, Htt
         {
             if (!upgraded)
             {
+                stream?.Dispose();
                 _connections.TryRemove(socket, out _);
                 try
                 {

@@ -20,7 +20,7 @@ internal interface IFrameTransport : IAsyncDisposable
 }
 
 /// <summary>SPDY/3.1 straight on the upgraded HTTP/1.1 connection.</summary>
-internal sealed class TcpFrameTransport(Socket socket, byte[] leftover) : IFrameTransport
+internal sealed class TcpFrameTransport(Socket socket, Stream stream, byte[] leftover) : IFrameTransport
 {
     private byte[] _leftover = leftover;
 
@@ -33,36 +33,44 @@ internal sealed class TcpFrameTransport(Socket socket, byte[] leftover) : IFrame
             _leftover = _leftover[n..];
             return n;
         }
-        return await socket.ReceiveAsync(buffer, SocketFlags.None, ct);
+        return await stream.ReadAsync(buffer, ct);
     }
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> frame, CancellationToken ct)
     {
-        while (!frame.IsEmpty)
-        {
-            var sent = await socket.SendAsync(frame, SocketFlags.None, ct);
-            frame = frame[sent..];
-        }
+        await stream.WriteAsync(frame, ct);
+        await stream.FlushAsync(ct);
     }
 
-    public Task CloseAsync()
+    public async Task CloseAsync()
     {
         try
         {
+            if (stream is System.Net.Security.SslStream tls)
+            {
+                await tls.ShutdownAsync();
+            }
             socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException) { }
-        catch (ObjectDisposedException) { }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+        }
+        await stream.DisposeAsync();
         socket.Dispose();
-        return Task.CompletedTask;
     }
 
     public void Abort() => Sockets.Reset(socket);
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        try
+        {
+            await stream.DisposeAsync();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+        {
+        }
         socket.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 

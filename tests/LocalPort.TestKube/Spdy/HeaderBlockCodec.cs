@@ -184,8 +184,8 @@ internal sealed class HeaderBlockDecompressor : IDisposable
 
 /// <summary>
 /// Compresses the header blocks this server sends. The output is a valid zlib stream made of
-/// stored (uncompressed) deflate blocks: each block is byte-aligned and complete, exactly what a
-/// sync flush leaves, and the zlib header does not set FDICT, so the peer's inflater (Go's
+/// stored (uncompressed) deflate blocks, each header block followed by the empty stored block that
+/// ends every sync flush; the zlib header does not set FDICT, so the peer's inflater (Go's
 /// zlib.NewReaderDict) never needs the dictionary. Blocks are tiny (SYN_REPLY carries no headers).
 /// </summary>
 internal sealed class HeaderBlockCompressor
@@ -194,7 +194,10 @@ internal sealed class HeaderBlockCompressor
 
     public byte[] Compress(SpdyHeaders headers)
     {
-        var blocks = StoredBlocks.Encode(headers.Encode());
+        // Data, then the empty stored block a Z_SYNC_FLUSH ends with. The marker matters: Go's
+        // inflater hands out a stored block's bytes only when it reaches the next block, and it must
+        // find that block inside this frame (the framer checks the payload is consumed exactly).
+        byte[] blocks = [.. StoredBlocks.Encode(headers.Encode()), .. StoredBlocks.SyncMarker];
         if (_started)
         {
             return blocks;
@@ -207,6 +210,9 @@ internal sealed class HeaderBlockCompressor
 
 internal static class StoredBlocks
 {
+    /// <summary>An empty non-final stored block: the tail of every Z_SYNC_FLUSH.</summary>
+    public static ReadOnlySpan<byte> SyncMarker => [0x00, 0x00, 0x00, 0xFF, 0xFF];
+
     /// <summary>Non-final stored deflate blocks (BFINAL=0, BTYPE=00) carrying <paramref name="data"/>.</summary>
     public static byte[] Encode(ReadOnlySpan<byte> data)
     {

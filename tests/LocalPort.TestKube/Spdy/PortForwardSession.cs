@@ -107,14 +107,14 @@ internal sealed class PortForwardSession
         }
     }
 
-    /// <summary>The pod is gone: every active relay fails with <paramref name="message"/> on its error stream.</summary>
-    public void FailActiveRelays(string message)
+    /// <summary>The pod is gone: every active relay fails with <paramref name="message"/>(port) on its error stream.</summary>
+    public void FailActiveRelays(Func<int, string> message)
     {
         lock (_relays)
         {
             foreach (var relay in _relays)
             {
-                relay.FailMessage ??= message;
+                relay.Fail ??= message;
                 relay.Cancel();
             }
         }
@@ -390,15 +390,16 @@ internal sealed class PortForwardSession
         var error = pair.Error!;
         string? message = null;
         Socket? upstream = null;
+        ushort port = 0;
         try
         {
             var portText = data.Headers.Get("port");
-            if (!ushort.TryParse(portText, out var port) || port == 0)
+            if (!ushort.TryParse(portText, out port) || port == 0)
             {
                 message = $"unable to parse \"{portText}\" as a port";
                 return;
             }
-            var pod = _host.FindPod(Pod.Namespace, Pod.Name, Pod.Uid);
+            var pod = _host.FindPod(Pod.Namespace!, Pod.Name, Pod.Uid);
             if (pod is null)
             {
                 message = $"error forwarding port {port} to pod {Pod.SandboxId}, uid : failed to find sandbox \"{Pod.SandboxId}\" in store: not found";
@@ -440,7 +441,7 @@ internal sealed class PortForwardSession
             {
                 Sockets.Reset(upstream);
             }
-            message ??= relay.FailMessage;
+            message ??= relay.Fail?.Invoke(port);
             // Like the kubelet: the error (if any) and FIN on the error stream, then FIN on the data stream.
             if (message is not null)
             {
@@ -605,7 +606,7 @@ internal sealed class PortForwardSession
     {
         public Pair Pair { get; } = pair;
         public CancellationToken Token { get; } = cts.Token;
-        public string? FailMessage { get; set; }
+        public Func<int, string>? Fail { get; set; }
         public Task Completion { get; set; } = Task.CompletedTask;
 
         public void Cancel()

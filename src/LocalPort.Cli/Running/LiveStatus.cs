@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace LocalPort.Cli.Running;
 
 /// <summary>`run`'s output: a live table on a terminal, one plain (or JSON) line per change when piped.</summary>
-public static class StatusView
+public static class LiveStatus
 {
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using LocalPort.Cli.Control;
+using LocalPort.Core;
+
+namespace LocalPort.Cli.Daemon;
+
+/// <summary>Starts a detached daemon and waits until it serves its control API.</summary>
+public static class DaemonLauncher
+{
+    public const string DetachedFlag = "--detached";
+
+    public static ControlClient Client(LocalPortPaths paths, TimeSpan? timeout = null) => new(paths.ControlSocket, timeout);
+
+    /// <summary>Spawns `localport daemon start --foreground --detached -c CONFIG`; returns null on success, else why not.</summary>
+    public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs)
+    {
+        var (fileName, prefix) = Self();
+        var info = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in prefix) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "daemon", "start", "--foreground", DetachedFlag, "--config", configPath }) info.ArgumentList.Add(arg);
+        if (jsonLogs) info.ArgumentList.Add("--log-json");
+
+        using var daemon = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var stderr = daemon.StandardError.ReadToEndAsync();
+        using var client = Client(paths, TimeSpan.FromSeconds(2));
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (await client.IsAliveAsync()) return null;
+            if (daemon.HasExited)
+            {
+                var output = await stderr;
+                return $"the daemon exited with code {daemon.ExitCode} before serving its control API" +
+                       (string.IsNullOrWhiteSpace(output) ? $"; see {paths.DaemonLog}" : $":{Environment.NewLine}{output.Trim()}");
+            }
+            await Task.Delay(50);
+        }
+        return $"the daemon (pid {daemon.Id}) did not serve {paths.ControlSocket} within {timeout.TotalSeconds:0}s; see {paths.DaemonLog}";
+    }
+
+    /// <summary>How to run this same tool again: the apphost, or `dotnet localport.dll`.</summary>
+    private static (string FileName, string[] Prefix) Self()
+    {
+        var processPath = Environment.ProcessPath ?? "localport";
+        var name = Path.GetFileNameWithoutExtension(processPath);
+        return name.Equals("dotnet", StringComparison.OrdinalIgnoreCase)
+            ? (processPath, [typeof(DaemonLauncher).Assembly.Location])
+            : (processPath, []);
+    }
+}
