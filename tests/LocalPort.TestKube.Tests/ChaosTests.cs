@@ -29,7 +29,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(1, await forward.WaitForExitAsync(Bound));
         output.WriteLine($"kubectl exited {clock.ElapsedMilliseconds} ms after the deletion");
         // kubectl 1.32: the kubelet's error from the error stream, then it closes the whole forward.
-        Assert.Matches(@"an error occurred forwarding \d+ -> 80: error forwarding port 80 to pod [0-9a-f]{64}, uid : network namespace for sandbox ""[0-9a-f]{64}"" is closed", forward.Stderr);
+        Assert.Matches(@"an error occurred forwarding \d+ -> 80: error forwarding port 80 to pod [0-9a-f]{64}, uid : network namespace for sandbox \\?""[0-9a-f]{64}\\?"" is closed", forward.Stderr);
         Assert.EndsWith("error: lost connection to pod\n", forward.Stderr);
     }
 
@@ -39,6 +39,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         await using var scope = await KubeScope.StartAsync(output);
         using var forward = await scope.PortForwardAsync($"pod/{KubeScope.WebPod}", 80);
         Assert.Equal("x", await Echo.RoundTripAsync(forward.LocalPort, "x"));
+        await Poll.UntilAsync(() => scope.Kube.ActiveStreams == 0, "the closed connection's streams to end");
 
         scope.Kube.DeletePod(KubeScope.WebPod);
 
@@ -53,6 +54,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         await using var scope = await KubeScope.StartAsync(output, new TestKubeOptions { PodDeletion = PodDeletionBehavior.BreakStreamsOnly });
         using var forward = await scope.PortForwardAsync("deployment/web", 80);
         Assert.Equal("x", await Echo.RoundTripAsync(forward.LocalPort, "x"));
+        await Poll.UntilAsync(() => scope.Kube.ActiveStreams == 0, "the closed connection's streams to end");
 
         scope.Kube.DeletePod(KubeScope.WebPod);
 
@@ -63,7 +65,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         // ...until one is made: it fails, and kubectl 1.32 then gives up on the whole forward.
         Assert.True(await Echo.ClosedWithinAsync(client, Bound));
         Assert.Equal(1, await forward.WaitForExitAsync(Bound));
-        Assert.Matches(@"an error occurred forwarding \d+ -> 80: error forwarding port 80 to pod [0-9a-f]{64}, uid : failed to find sandbox ""[0-9a-f]{64}"" in store: not found", forward.Stderr);
+        Assert.Matches(@"an error occurred forwarding \d+ -> 80: error forwarding port 80 to pod [0-9a-f]{64}, uid : failed to find sandbox \\?""[0-9a-f]{64}\\?"" in store: not found", forward.Stderr);
         Assert.EndsWith("error: lost connection to pod\n", forward.Stderr);
     }
 

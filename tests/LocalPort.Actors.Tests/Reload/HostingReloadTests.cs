@@ -60,6 +60,7 @@ public sealed class HostingReloadTests : Akka.TestKit.Xunit2.TestKit
         await host.StopAsync();
         var stopNewWork = (await report.Task.WaitAsync(TimeSpan.FromSeconds(30))).Phases.Single(p => p.Phase == ShutdownPhases.StopNewWork);
         Assert.Contains("config watcher stopped", stopNewWork.Cleaned);
+        Console.WriteLine(string.Join("\n", (await report.Task).Phases.Select(p => $"{p.Phase} {p.Duration} {p.TimedOut} {string.Join(",", p.Pending)}")));
     }
 
     [Fact]
