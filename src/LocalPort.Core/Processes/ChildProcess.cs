@@ -28,7 +28,7 @@ public sealed class ChildProcess : IDisposable
     private readonly Process _process;
     private readonly ResourceLedger? _ledger;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly StreamWriter? _log;
+    private readonly ServiceLog? _log;
     private readonly ConcurrentQueue<string> _tail = new();
 
     public int Pid { get; }
@@ -36,7 +36,7 @@ public sealed class ChildProcess : IDisposable
     public Task<int> Exited => _exited.Task;
     public string Description { get; }
 
-    private ChildProcess(Process process, StreamWriter? log, string description, ResourceLedger? ledger)
+    private ChildProcess(Process process, ServiceLog? log, string description, ResourceLedger? ledger)
     {
         _process = process;
         _ledger = ledger;
@@ -60,12 +60,7 @@ public sealed class ChildProcess : IDisposable
         foreach (var (key, value) in spec.Environment) info.Environment[key] = value;
         info.Environment[InstanceVariable] = InstanceId;
 
-        StreamWriter? log = null;
-        if (spec.LogPath is not null)
-        {
-            LocalPortPaths.EnsurePrivateDirectory(Path.GetDirectoryName(spec.LogPath)!);
-            log = new StreamWriter(new FileStream(spec.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        }
+        var log = spec.LogPath is null ? null : new ServiceLog(spec.LogPath);
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var description = $"{Path.GetFileName(spec.FileName)} {string.Join(' ', spec.Arguments)}";

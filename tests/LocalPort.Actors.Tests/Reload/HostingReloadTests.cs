@@ -23,10 +23,14 @@ public sealed class HostingReloadTests : Akka.TestKit.Xunit2.TestKit
 
     private string FilePath => Path.Combine(_directory, "localport.yaml");
 
-    private static string Yaml(params string[] names) => "services:\n" + string.Concat(names.Select(name => $$"""
-          - { name: {{name}}, technology: tcp, local_port: {{FreePort()}}, remote_port: 80, connection: { host: 127.0.0.1 } }
+    private readonly Dictionary<string, int> _ports = [];
+
+    private string Yaml(params string[] names) => "services:\n" + string.Concat(names.Select(name => $$"""
+          - { name: {{name}}, technology: tcp, local_port: {{Port(name)}}, remote_port: 80, connection: { host: 127.0.0.1 } }
 
         """));
+
+    private int Port(string service) => _ports.TryGetValue(service, out var port) ? port : _ports[service] = FreePort();
 
     private static int FreePort()
     {
@@ -57,10 +61,10 @@ public sealed class HostingReloadTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.True(result.Ok, result.Error);
         Assert.Equal(["db"], result.Added);
+        Assert.Empty(result.Restarted);
         await host.StopAsync();
         var stopNewWork = (await report.Task.WaitAsync(TimeSpan.FromSeconds(30))).Phases.Single(p => p.Phase == ShutdownPhases.StopNewWork);
         Assert.Contains("config watcher stopped", stopNewWork.Cleaned);
-        Console.WriteLine(string.Join("\n", (await report.Task).Phases.Select(p => $"{p.Phase} {p.Duration} {p.TimedOut} {string.Join(",", p.Pending)}")));
     }
 
     [Fact]
