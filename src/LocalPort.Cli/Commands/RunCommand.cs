@@ -55,6 +55,11 @@ public static class RunCommand
     /// <summary>Picks the services, refusing unknown names; disabled services never start.</summary>
     public static IReadOnlyList<string>? Select(LocalPortConfig config, IReadOnlyCollection<string> names, IReadOnlyCollection<string> tags, TextWriter error)
     {
+        if (names.FirstOrDefault(n => n.StartsWith('-')) is { } option)
+        {
+            error.WriteLine($"error: unknown option {option}; see `localport run --help`");
+            return null;
+        }
         var known = config.Services.ToDictionary(s => s.Name, StringComparer.Ordinal);
         var unknown = names.Where(n => !known.ContainsKey(n)).ToList();
         if (unknown.Count > 0)

@@ -137,7 +137,8 @@ public sealed class RelayListener : IAsyncDisposable
         if (pending.IsCompleted) return pending.Result;
         try
         {
-            return await pending.WaitAsync(TargetWait, _stopping.Token);
+            // Once the port stops accepting (shutdown), nobody waits for a tunnel that will not come.
+            return await pending.WaitAsync(TargetWait, _acceptStop.Token);
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
