@@ -108,6 +108,7 @@ public sealed record TestKubeOptions
 /// </summary>
 public sealed class TestKubeServer : IAsyncDisposable, IPortForwardHost
 {
+    private static readonly TimeSpan ErrorGrace = TimeSpan.FromMilliseconds(500);
     private readonly TestKubeOptions _options;
     private readonly ClusterState _state;
     private readonly LoopbackHttpListener _listener;
@@ -253,12 +254,23 @@ public sealed class TestKubeServer : IAsyncDisposable, IPortForwardHost
         LogLine($"pod {ns}/{name} deleted; {sessions.Count} port-forward connection(s) affected ({mode})");
         foreach (var session in sessions)
         {
+            var hadStreams = session.ActiveRelays > 0;
+            if (mode == PodDeletionBehavior.CloseSessions)
+            {
+                session.Record.EndReason ??= "pod deleted";
+            }
             session.FailActiveRelays(port => $"error forwarding port {port} to pod {pod.SandboxId}, uid : network namespace for sandbox \"{pod.SandboxId}\" is closed");
             if (mode == PodDeletionBehavior.CloseSessions)
             {
                 _ = Task.Run(async () =>
                 {
                     await session.DrainRelaysAsync(TimeSpan.FromSeconds(1));
+                    if (hadStreams)
+                    {
+                        // kubectl ≥ 1.29 logs an error-stream message and then closes the connection itself;
+                        // closing first could beat its log line. Give it a moment, then close regardless.
+                        await Task.WhenAny(session.Ended, Task.Delay(ErrorGrace));
+                    }
                     await session.ShutdownAsync("pod deleted");
                 });
             }

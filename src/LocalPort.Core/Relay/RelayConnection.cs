@@ -8,6 +8,10 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
 {
     private readonly CancellationTokenSource _abort = new();
     private Socket? _upstream;
+    private long _lastActivity = Environment.TickCount64;
+
+    /// <summary>Milliseconds since bytes last moved either way.</summary>
+    public long IdleMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _lastActivity);
 
     public async Task RunAsync(EndPoint target, CancellationToken stopping)
     {
@@ -43,6 +47,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
                     to.Shutdown(SocketShutdown.Send);
                     return;
                 }
+                Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
             }
         }

@@ -155,10 +155,17 @@ public sealed class RelayListener : IAsyncDisposable
         _ledger?.ForgetListener(LocalEndPoint.ToString());
     }
 
-    /// <summary>Completes when every relayed connection has finished (call after <see cref="StopAccepting"/>).</summary>
+    /// <summary>How long a connection must be quiet to count as drained: its current exchange is over.</summary>
+    public static TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Completes when no relayed connection is mid-exchange (call after <see cref="StopAccepting"/>):
+    /// finished connections are gone and idle ones (an open psql prompt) are left for the stop to cut.
+    /// </summary>
     public async Task DrainAsync(CancellationToken cancellationToken = default)
     {
-        while (Active > 0) await Task.Delay(10, cancellationToken);
+        while (_connections.Values.Any(c => c.IdleMilliseconds < QuietPeriod.TotalMilliseconds))
+            await Task.Delay(10, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
