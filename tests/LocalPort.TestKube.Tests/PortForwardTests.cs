@@ -45,6 +45,18 @@ public sealed class PortForwardTests : IClassFixture<PortForwardTests.Fixture>
     }
 
     [Fact]
+    public async Task A_service_port_with_a_named_target_port_reaches_the_pods_named_container_port()
+    {
+        // service web-named:8080 -> targetPort "http" -> the web pod's container port 80 (named "http").
+        _scope.Kube.AddService("web-named", TestKubeServer.Labels("app=web"), [new ServicePortSpec(8080, TargetPortName: "http")]);
+
+        using var forward = await _scope.PortForwardAsync("service/web-named", 8080);
+
+        Assert.Matches(@"Forwarding from 127\.0\.0\.1:\d+ -> 80", forward.Stdout);
+        Assert.Equal("named", await Echo.RoundTripAsync(forward.LocalPort, "named"));
+    }
+
+    [Fact]
     public async Task Port_forward_carries_a_large_payload_both_ways_intact()
     {
         using var forward = await _scope.PortForwardAsync("service/web", 80);

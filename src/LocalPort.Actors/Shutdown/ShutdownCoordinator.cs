@@ -223,7 +223,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Task.Run(async () =>
         {
             var cleaned = new List<string>();
-            cleaned.AddRange(ledger.KillAll(TimeSpan.FromSeconds(2)).Select(e => $"SIGKILL {e}"));
+            cleaned.AddRange((await ledger.KillAllAsync(TimeSpan.FromSeconds(2))).Select(e => $"SIGKILL {e}"));
             cleaned.AddRange(ledger.DeleteFiles().Select(e => $"removed {e}"));
             if (flushLogs is not null) await flushLogs();
             return new CleanupDone(cleaned);

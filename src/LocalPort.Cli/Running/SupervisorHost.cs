@@ -203,7 +203,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         // Belt and braces: whatever the phases could not stop is killed now.
-        _runtime.Ledger.KillAll(TimeSpan.FromSeconds(1));
+        await _runtime.Ledger.KillAllAsync(TimeSpan.FromSeconds(1));
         _runtime.Ledger.DeleteFiles();
         if (_runtime.Ledger.Children.Count == 0) File.Delete(Paths.ChildrenFile);
         await Serilog.Log.CloseAndFlushAsync();

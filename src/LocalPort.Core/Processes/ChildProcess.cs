@@ -110,10 +110,11 @@ public sealed class ChildProcess : IDisposable
     private void OnExited()
     {
         if (_exited.Task.IsCompleted) return;
-        // WaitForExit() without a timeout drains the redirected output before we report the exit.
-        Task.Run(() =>
+        // WaitForExitAsync also drains the redirected output before we report the exit; never block a
+        // pool thread here: with dozens of children exiting at once that starves the pool for seconds.
+        Task.Run(async () =>
         {
-            try { _process.WaitForExit(); } catch (InvalidOperationException) { }
+            try { await _process.WaitForExitAsync(); } catch (InvalidOperationException) { }
             int code;
             try { code = _process.ExitCode; } catch (InvalidOperationException) { code = -1; }
             _ledger?.Forget(this);

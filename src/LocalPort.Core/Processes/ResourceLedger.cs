@@ -52,7 +52,7 @@ public sealed class ResourceLedger
     public void ForgetFile(string path) => _entries.TryRemove(Key(ResourceKind.File, path), out _);
 
     /// <summary>SIGKILL every child still alive (whole trees) and wait briefly for their exits.</summary>
-    public IReadOnlyList<LedgerEntry> KillAll(TimeSpan wait)
+    public async Task<IReadOnlyList<LedgerEntry>> KillAllAsync(TimeSpan wait)
     {
         var killed = new List<LedgerEntry>();
         var children = Children;
@@ -61,9 +61,12 @@ public sealed class ResourceLedger
             if (_entries.TryGetValue(Key(ResourceKind.Process, child.Pid.ToString()), out var entry)) killed.Add(entry);
             child.Kill();
         }
-        Task.WaitAll(children.Select(c => c.Exited).ToArray(), wait);
+        await Task.WhenAny(Task.WhenAll(children.Select(c => c.Exited)), Task.Delay(wait));
         return killed;
     }
+
+    /// <summary>For exit paths only (third Ctrl-C, process teardown): blocks the caller.</summary>
+    public IReadOnlyList<LedgerEntry> KillAll(TimeSpan wait) => KillAllAsync(wait).GetAwaiter().GetResult();
 
     /// <summary>Deletes every file still registered (sockets, helpers, pid and state files).</summary>
     public IReadOnlyList<LedgerEntry> DeleteFiles()

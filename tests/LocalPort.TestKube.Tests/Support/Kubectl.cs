@@ -4,10 +4,11 @@ using System.Text.RegularExpressions;
 
 namespace LocalPort.TestKube.Tests.Support;
 
-/// <summary>Runs the real kubectl (v1.32 at /usr/bin/kubectl) against a test server's kubeconfig.</summary>
+/// <summary>Runs the real kubectl against a test server's kubeconfig.</summary>
 public sealed class Kubectl(TestKubeServer server, string cacheDirectory, ITestOutputHelper? output = null)
 {
-    public const string Binary = "/usr/bin/kubectl";
+    /// <summary>$KUBECTL, else kubectl on PATH, else /usr/bin/kubectl (v1.32 on the project's machines).</summary>
+    public static readonly string Binary = Resolve();
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
@@ -51,6 +52,23 @@ public sealed class Kubectl(TestKubeServer server, string cacheDirectory, ITestO
             process.Dispose();
             throw;
         }
+    }
+
+    private static string Resolve()
+    {
+        if (Environment.GetEnvironmentVariable("KUBECTL") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, "kubectl");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return "/usr/bin/kubectl";
     }
 
     private Process Start(string[] args, KeyValuePair<string, string>[] env)

@@ -301,47 +301,55 @@ internal sealed class PortForwardSession
         }
         // kubectl always sends requestid; older clients are paired by id like the kubelet does.
         var requestId = headers.Get("requestid") ?? (stream.Type == "error" ? stream.Id : stream.Id - 2).ToString();
-        Pair pair;
-        bool complete;
+        var (pair, outcome) = AddToPair(requestId, stream);
+        switch (outcome)
+        {
+            case PairOutcome.Duplicate:
+                _host.Log($"port-forward #{Record.Id}: duplicate {stream.Type} stream for request {requestId}");
+                await ResetAsync(stream, RstStatus.ProtocolError);
+                break;
+            case PairOutcome.Complete:
+                StartRelay(pair);
+                break;
+        }
+    }
+
+    private enum PairOutcome
+    {
+        Waiting,
+        Complete,
+        Duplicate,
+    }
+
+    private (Pair Pair, PairOutcome Outcome) AddToPair(string requestId, StreamState stream)
+    {
         lock (_pairs)
         {
-            if (!_pairs.TryGetValue(requestId, out pair!))
+            if (!_pairs.TryGetValue(requestId, out var pair))
             {
                 pair = new Pair(requestId);
                 _pairs[requestId] = pair;
                 _ = ExpirePairAsync(pair, _cts.Token);
             }
-            if (stream.Type == "error" ? pair.Error is not null : pair.Data is not null)
+            var isError = stream.Type == "error";
+            if ((isError ? pair.Error : pair.Data) is not null)
             {
-                pair = null!;
-                complete = false;
+                return (pair, PairOutcome.Duplicate);
+            }
+            if (isError)
+            {
+                pair.Error = stream;
             }
             else
             {
-                if (stream.Type == "error")
-                {
-                    pair.Error = stream;
-                }
-                else
-                {
-                    pair.Data = stream;
-                }
-                complete = pair.Error is not null && pair.Data is not null;
-                if (complete)
-                {
-                    _pairs.Remove(requestId);
-                }
+                pair.Data = stream;
             }
-        }
-        if (pair is null)
-        {
-            _host.Log($"port-forward #{Record.Id}: duplicate {stream.Type} stream for request {requestId}");
-            await ResetAsync(stream, RstStatus.ProtocolError);
-            return;
-        }
-        if (complete)
-        {
-            StartRelay(pair);
+            if (pair.Error is null || pair.Data is null)
+            {
+                return (pair, PairOutcome.Waiting);
+            }
+            _pairs.Remove(requestId);
+            return (pair, PairOutcome.Complete);
         }
     }
 

@@ -69,8 +69,8 @@ internal static class SpdyFrames
         }
         var type = (SpdyFrameType)(ushort)(first & 0xFFFF);
         uint streamId = 0;
-        if (type is SpdyFrameType.SynStream or SpdyFrameType.SynReply or SpdyFrameType.RstStream
-            or SpdyFrameType.Headers or SpdyFrameType.WindowUpdate && payload.Length >= 4)
+        if (payload.Length >= 4 && type is SpdyFrameType.SynStream or SpdyFrameType.SynReply or SpdyFrameType.RstStream
+            or SpdyFrameType.Headers or SpdyFrameType.WindowUpdate)
         {
             streamId = BinaryPrimitives.ReadUInt32BigEndian(payload) & 0x7FFF_FFFF;
         }
