@@ -23,7 +23,7 @@ function Invoke-Build {
 
 switch ($Verb) {
     "build" { Invoke-Build }
-    "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
+    "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo -m:1 --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
     "run"   { Invoke-Build | Out-Null; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
     "bench" { Invoke-Build | Out-Null; bash bench/run.sh @Rest; exit $LASTEXITCODE }
     "pack"  { dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -nologo -o (Join-Path $artifacts "packages") @Rest; exit $LASTEXITCODE }

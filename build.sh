@@ -28,7 +28,8 @@ test_all() {
   mkdir -p "$artifacts"
   set +e
   # A hung test fails the run after 5 minutes instead of stalling CI.
-  dotnet test LocalPort.Actors.sln -c "$configuration" --no-build -nologo \
+  # One test assembly at a time (-m:1): the integration tests measure real processes on 2 cores.
+  dotnet test LocalPort.Actors.sln -c "$configuration" --no-build -nologo -m:1 \
     --blame-hang-timeout 5m --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   set -e

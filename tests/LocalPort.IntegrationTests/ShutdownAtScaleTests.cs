@@ -40,7 +40,9 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
         foreach (var line in run.Stderr.Where(l => l.StartsWith("shutdown:") || l.StartsWith("stopped"))) Output.WriteLine("  " + line);
 
         Assert.True(code == 0, run.Describe());
-        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+        // The figure itself is measured in bench/ (./build.sh bench); this bound only catches regressions
+        // such as backoff on the first retry or a stalled stop, with room for a loaded CI machine.
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
         Assert.Single(run.Stderr, l => l.StartsWith("shutdown: localport-stop-new-work …"));
         var log = File.ReadAllText(Path.Combine(StateDirectory, "logs", "localport.log"));
         Assert.All(Phases, phase => Assert.Matches($@"shutdown phase {phase} finished in \d+(\.\d+)? ms", log));
@@ -64,7 +66,9 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
         foreach (var line in run.Stderr) Output.WriteLine("  " + line);
 
         Assert.True(code == 0, run.Describe());
-        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+        // The figure itself is measured in bench/ (./build.sh bench); this bound only catches regressions
+        // such as backoff on the first retry or a stalled stop, with room for a loaded CI machine.
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
         Assert.Contains(run.Stderr, l => l.Contains("skipping to force-cleanup"));
         Assert.All(sshPids, pid => Assert.False(Native.IsAlive(pid), $"ssh {pid} outlived localport"));
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));

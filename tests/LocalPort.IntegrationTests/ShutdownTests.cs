@@ -42,7 +42,7 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
         foreach (var line in run.Stderr) Output.WriteLine("  " + line);
 
         Assert.True(code == 0, run.Describe());
-        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
         Assert.True(run.SaidStopped, run.Describe());
         Assert.All(children, pid => Assert.False(Native.IsAlive(pid), $"pid {pid} ({Native.Command(pid)}) outlived localport"));
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
@@ -92,6 +92,6 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
         foreach (var line in run.Stderr.Where(l => !l.Contains("WRN"))) Output.WriteLine("  " + line);
 
         Assert.Equal(0, code);
-        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
     }
 }

@@ -95,7 +95,9 @@ public sealed class SshTunnelTests(SshServer ssh, ITestOutputHelper output) : Sc
         Output.WriteLine($"connect loop: {attempts} attempts, {refused} refused, {failed} other failures");
 
         Assert.Equal(restartsBefore + 3, run.Latest("echo-via-ssh")!.Restarts);
-        Assert.True(median < 1000, $"median recovery {median:0} ms is not under 1 s");
+// The figure itself is measured in bench/ (./build.sh bench); this bound only catches regressions
+        // such as backoff on the first retry or a stalled stop, with room for a loaded CI machine.
+        Assert.True(median < 2500, $"median recovery {median:0} ms is not under 2.5 s");
         Assert.Equal(0, refused);
         Assert.True(attempts > 10, $"the connect loop ran only {attempts} times");
     }

@@ -68,6 +68,12 @@ public sealed record PhaseTargets(IReadOnlyList<string> Services);
 /// <summary>Restart one service by hand (also clears Failed); refused once shutdown has begun.</summary>
 public sealed record RestartService(string Name);
 
+/// <summary>Start a stopped or failed service (no-op when it runs); refused once shutdown has begun.</summary>
+public sealed record StartService(string Name);
+
+/// <summary>Stop one service: its tunnel goes and its port closes; the rest keep running.</summary>
+public sealed record StopService(string Name);
+
 public sealed record CommandAccepted(string Name);
 public sealed record CommandRefused(string Reason);
 

@@ -91,7 +91,16 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             SendToAll(ForwardActor.Freeze.Instance);
         });
         Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
-        Receive<RestartService>(HandleRestart);
+        Receive<RestartService>(m => HandleCommand(m.Name, (service, _) => service.Forward!.Tell(ForwardActor.Restart.Instance)));
+        Receive<StartService>(m => HandleCommand(m.Name, (service, status) =>
+        {
+            if (status.State is ServiceState.Stopped or ServiceState.Failed) service.Forward!.Tell(ForwardActor.Restart.Instance);
+        }));
+        Receive<StopService>(m => HandleCommand(m.Name, (service, _) =>
+        {
+            service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+            service.Forward!.Tell(ForwardActor.Stop.Instance);
+        }));
         // With a watched file, SIGHUP goes to the ConfigWatcher; reaching the root means there is none.
         Receive<ReloadConfig>(_ => _log.Warning("reload requested, but this supervisor was started without a watched configuration file; restart it to apply changes"));
         Receive<DumpStatus>(_ =>
@@ -112,20 +121,21 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Sender.Tell(new PhaseTargets(services.Select(s => s.Spec.Name).ToList()));
     }
 
-    private void HandleRestart(RestartService command)
+    /// <summary>A start/stop/restart by hand: refused during shutdown or for services that are not running here.</summary>
+    private void HandleCommand(string name, Action<Service, ServiceStatus> apply)
     {
         if (!_acceptingWork)
         {
             Sender.Tell(new CommandRefused("LocalPort is shutting down"));
             return;
         }
-        if (!_services.TryGetValue(command.Name, out var service) || service.Forward is null || service.Leaving)
+        if (!_services.TryGetValue(name, out var service) || service.Forward is null || service.Leaving)
         {
-            Sender.Tell(new CommandRefused($"no running service named '{command.Name}'"));
+            Sender.Tell(new CommandRefused($"no running service named '{name}'"));
             return;
         }
-        service.Forward.Tell(ForwardActor.Restart.Instance);
-        Sender.Tell(new CommandAccepted(command.Name));
+        apply(service, _status[name]);
+        Sender.Tell(new CommandAccepted(name));
     }
 
     private StatusSnapshot Snapshot() => new(_status.Values.OrderBy(s => s.Name, StringComparer.Ordinal).ToList());

@@ -96,11 +96,7 @@ public static class DaemonCommands
         }
 
         if (parse.GetValue(Detached)) Posix.Daemonize();
-        var options = new LocalPortOptions(config)
-        {
-            Services = config.Services.Select(s => s.Name).ToList(),
-            Paths = paths,
-        };
+        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath };
         SupervisorHost host;
         try
         {

@@ -92,7 +92,14 @@ public static class RunCommand
         var interactive = !Console.IsOutputRedirected && parse.GetValue(GlobalOptions.Output) == OutputFormat.Table;
         var level = parse.GetValue(GlobalOptions.Trace) ? LogEventLevel.Debug
             : parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Information : LogEventLevel.Warning;
-        var options = new LocalPortOptions(config) { Services = selected, Paths = LocalPortPaths.FromEnvironment() };
+        // Named services stay the selection across reloads; with --tag, services added later with the tag join in.
+        var options = new LocalPortOptions(config)
+        {
+            Services = names.Count > 0 ? selected : null,
+            Selection = tags.Count > 0 ? s => s.Tags.Any(tags.Contains) : null,
+            Paths = LocalPortPaths.FromEnvironment(),
+            ConfigPath = config.SourcePath,
+        };
 
         SupervisorHost host;
         try

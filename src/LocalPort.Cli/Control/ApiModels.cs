@@ -30,6 +30,12 @@ public sealed record ReloadView(
     IReadOnlyList<string>? Restarted = null,
     IReadOnlyList<string>? UpdatedInPlace = null);
 
+public static class ReloadViews
+{
+    public static ReloadView From(LocalPort.Actors.Reload.ReloadResult r) =>
+        new(r.Ok, r.Error, r.At, r.Added, r.Removed, r.Restarted, r.UpdatedInPlace);
+}
+
 public sealed record StatusView(
     int Pid,
     string Mode,

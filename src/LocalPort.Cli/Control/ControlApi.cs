@@ -37,12 +37,21 @@ public static class ControlApi
 
         app.MapGet("/v1/events", (HttpContext http) => StreamStatus(http, context));
 
-        app.MapPost("/v1/services/{name}/restart", async (string name) =>
+        app.MapPost("/v1/services/{name}/{action}", async (string name, string action) =>
         {
-            var reply = await context.Root.Ask<object>(new RestartService(name), AskTimeout);
+            object? command = action switch
+            {
+                "start" => new StartService(name),
+                "stop" => new StopService(name),
+                "restart" => new RestartService(name),
+                _ => null,
+            };
+            if (command is null)
+                return Json(new ErrorView($"unknown action '{action}'; use start, stop or restart"), StatusCodes.Status404NotFound);
+            var reply = await context.Root.Ask<object>(command, AskTimeout);
             return reply switch
             {
-                CommandAccepted ok => Json(new CommandView(ok.Name, "restarting")),
+                CommandAccepted ok => Json(new CommandView(ok.Name, action)),
                 CommandRefused refused => Json(new ErrorView(refused.Reason),
                     refused.Reason.StartsWith("no running service") ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict),
                 _ => Json(new ErrorView("unexpected reply"), StatusCodes.Status500InternalServerError),
@@ -87,6 +96,7 @@ public static class ControlApi
         var channel = Channel.CreateUnbounded<ServiceStatus>();
         var bridge = context.System.ActorOf(Props.Create(() => new StatusForwarder(channel.Writer)));
         context.System.EventStream.Subscribe(bridge, typeof(ServiceStatusChanged));
+        context.System.EventStream.Subscribe(bridge, typeof(ServiceRemoved));
         try
         {
             var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
@@ -105,13 +115,20 @@ public static class ControlApi
 
         async Task Send(ServiceStatus status)
         {
-            await http.Response.WriteAsync($"event: status\ndata: {ApiJson.Serialize(ServiceView.From(status))}\n\n", http.RequestAborted);
+            // A removed service is sent as state "removed" so watchers can drop its row.
+            var view = status.Since == DateTimeOffset.MinValue ? ServiceView.From(status) with { State = "removed" } : ServiceView.From(status);
+            await http.Response.WriteAsync($"event: status\ndata: {ApiJson.Serialize(view)}\n\n", http.RequestAborted);
             await http.Response.Body.FlushAsync(http.RequestAborted);
         }
     }
 
     private sealed class StatusForwarder : ReceiveActor
     {
-        public StatusForwarder(ChannelWriter<ServiceStatus> writer) => Receive<ServiceStatusChanged>(m => writer.TryWrite(m.Status));
+        public StatusForwarder(ChannelWriter<ServiceStatus> writer)
+        {
+            Receive<ServiceStatusChanged>(m => writer.TryWrite(m.Status));
+            Receive<ServiceRemoved>(m => writer.TryWrite(new ServiceStatus(m.Name, Core.Config.Technology.Tcp, 0,
+                ServiceState.Stopped, null, 0, null, null, DateTimeOffset.MinValue)));
+        }
     }
 }

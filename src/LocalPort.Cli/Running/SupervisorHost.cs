@@ -4,6 +4,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using LocalPort.Actors;
 using LocalPort.Actors.Hosting;
+using LocalPort.Actors.Reload;
+using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Cli.Control;
@@ -100,9 +102,19 @@ public sealed class SupervisorHost : IAsyncDisposable
         ControlApi.Map(app, new ControlContext(
             app.Services,
             options.Mode, options.ConfigPath, startedAt,
-            LastReload: () => Task.FromResult<ReloadView?>(null),
-            Reload: () => Task.FromResult(new ReloadView(false,
-                "this supervisor was started without a watched configuration file; restart it to apply changes", DateTimeOffset.Now)),
+            LastReload: async () =>
+            {
+                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher)) return null;
+                var last = await watcher.Ask<LastReload>(GetLastReload.Instance, TimeSpan.FromSeconds(5));
+                return last.Result is null ? null : ReloadViews.From(last.Result);
+            },
+            Reload: async () =>
+            {
+                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher))
+                    return new ReloadView(false, "this supervisor was started without a configuration file to reload", DateTimeOffset.Now);
+                // Restarts inside a reload wait for old tunnels to stop: allow for the stop grace and more.
+                return ReloadViews.From(await watcher.Ask<ReloadResult>(ReloadConfig.Instance, TimeSpan.FromSeconds(30)));
+            },
             LastShutdownReport: () => host?.Report.IsCompletedSuccessfully == true ? host.Report.Result : null));
         await app.StartAsync();
 

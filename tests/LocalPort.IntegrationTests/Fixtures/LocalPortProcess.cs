@@ -35,7 +35,11 @@ public sealed class LocalPortProcess : IDisposable
     }
 
     /// <summary>Starts `localport ARGS` with LOCALPORT_HOME=<paramref name="home"/>/state and HOME=<paramref name="home"/>.</summary>
-    public static LocalPortProcess Start(string home, string workingDirectory, params string[] arguments)
+    public static LocalPortProcess Start(string home, string workingDirectory, params string[] arguments) =>
+        Start(home, workingDirectory, null, arguments);
+
+    /// <param name="environment">Overrides on top of the isolated defaults; a null value removes the variable.</param>
+    public static LocalPortProcess Start(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
         var (fileName, prefix) = Executable();
         var info = new ProcessStartInfo(fileName)
@@ -54,13 +58,21 @@ public sealed class LocalPortProcess : IDisposable
         // Nothing from the developer's environment may choose another file or directory.
         foreach (var variable in new[] { "LOCALPORT_CONFIG", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG" })
             info.Environment.Remove(variable);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) info.Environment.Remove(key);
+            else info.Environment[key] = value;
+        }
         return new LocalPortProcess(info);
     }
 
     /// <summary>Runs a short command to completion (config …, bad usage), bounded.</summary>
-    public static Run.Result Invoke(string home, string workingDirectory, params string[] arguments)
+    public static Run.Result Invoke(string home, string workingDirectory, params string[] arguments) =>
+        Invoke(home, workingDirectory, null, arguments);
+
+    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
-        using var process = Start(home, workingDirectory, arguments);
+        using var process = Start(home, workingDirectory, environment, arguments);
         var code = process.WaitForExit(TimeSpan.FromSeconds(30));
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
