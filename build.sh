@@ -34,9 +34,11 @@ test_all() {
   local status=${PIPESTATUS[0]}
   set -e
   local passed failed skipped
-  passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
-  failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
-  skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  # Per assembly, vstest ends with "Passed: N" / "Failed: N" / "Skipped: N" lines: add them up.
+  passed=$(grep -Eo '^ +Passed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  failed=$(grep -Eo '^ +Failed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  skipped=$(grep -Eo '^ +Skipped: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
+  grep -E 'Test Class Cleanup Failure|Test Collection Cleanup Failure' "$log" && failed=$(( ${failed:-0} + 1 ))
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
   return "$status"
 }

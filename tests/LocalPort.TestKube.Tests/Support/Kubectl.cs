@@ -209,7 +209,14 @@ public sealed class PortForwardProcess : IDisposable
         catch (InvalidOperationException)
         {
         }
-        _output?.WriteLine($"[kubectl port-forward :{LocalPort}] stdout:\n{Stdout}stderr:\n{Stderr}");
+        try
+        {
+            _output?.WriteLine($"[kubectl port-forward :{LocalPort}] stdout:\n{Stdout}stderr:\n{Stderr}");
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed by a class fixture after its last test: there is no test output to write to.
+        }
         _process.Dispose();
     }
 
