@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net.Http;
+using LocalPort.IntegrationTests.Fixtures;
+
+namespace LocalPort.IntegrationTests;
+
+/// <summary>The embedding sample (samples/LocalPort.Sample) as a user runs it: starts, forwards, shows state, stops with the host.</summary>
+public sealed class SampleHostTests(ITestOutputHelper output) : Scenario(output)
+{
+    private static string SampleDll()
+    {
+        // artifacts/bin/<project>/<configuration>/: the sample sits beside this test assembly's folder.
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Name;
+        var dll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "LocalPort.Sample", configuration, "LocalPort.Sample.dll"));
+        Assert.True(File.Exists(dll), $"the sample is not built at {dll}");
+        return dll;
+    }
+
+    [Fact]
+    public void The_sample_host_forwards_shows_state_and_stops_cleanly_with_the_host()
+    {
+        var ports = FreePort.Next(2);
+        var (relayPort, appPort) = (ports[0], ports[1]);
+        var config = WriteConfig($"""
+            services:
+              - name: sample-self
+                technology: tcp
+                local_port: {relayPort}
+                remote_port: {appPort}
+                connection:
+                  host: 127.0.0.1
+            """);
+        var info = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["LOCALPORT_HOME"] = Path.Combine(Home, "state"), ["HOME"] = Home },
+        };
+        foreach (var arg in new[] { SampleDll(), $"--LocalPort:Config={config}", $"--urls=http://127.0.0.1:{appPort}" }) info.ArgumentList.Add(arg);
+        using var sample = Process.Start(info)!;
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        sample.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        sample.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        sample.BeginOutputReadLine();
+        sample.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            string? status = null;
+            Poll.Assert(() =>
+            {
+                try { status = http.GetStringAsync($"http://127.0.0.1:{relayPort}/localport/status").GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
+                return status.Contains("\"running\"");
+            }, TimeSpan.FromSeconds(30), "the sample's status through LocalPort's relay");
+            Output.WriteLine(status);
+            Assert.Contains("sample-self", status);
+
+            Assert.True(Native.Signal(sample.Id, Native.SIGTERM));
+            Assert.True(sample.WaitForExit(TimeSpan.FromSeconds(15)), "the sample did not stop");
+            foreach (var line in log) Output.WriteLine(line);
+            Assert.Equal(0, sample.ExitCode);
+            Assert.Contains(log, l => l.Contains("shutdown phase localport-force-cleanup finished"));
+            Assert.True(Traffic.Refuses(relayPort), "the relay port is still open after the host stopped");
+        }
+        finally
+        {
+            if (!sample.HasExited) sample.Kill(entireProcessTree: true);
+        }
+    }
+}
