@@ -115,9 +115,11 @@ public static class DaemonCommands
         }
         await using (host)
         {
-            if (!parse.GetValue(Detached)) host.ShowShutdownProgress(Console.Error);
+            var progress = new GatedWriter(Console.Error, Task.CompletedTask);
+            if (!parse.GetValue(Detached)) host.ShowShutdownProgress(progress);
             await host.WhenTerminated;
             await host.Report.WaitAsync(TimeSpan.FromSeconds(5));
+            await progress.CompleteAsync();
         }
         return ExitCodes.Ok;
     }

@@ -101,6 +101,9 @@ public static class RunCommand
             ConfigPath = config.SourcePath,
         };
 
+        var liveEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var progress = new GatedWriter(Console.Error, interactive ? liveEnded.Task : Task.CompletedTask);
+        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         SupervisorHost host;
         try
         {
@@ -109,7 +112,11 @@ public static class RunCommand
                 ConfigPath = config.SourcePath,
                 ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
                 ConsoleLevel = level,
-                OnSignal = (signal, count) => Console.Error.WriteLine(Describe(signal, count)),
+                OnSignal = (signal, count) =>
+                {
+                    if (signal is PosixSignal.SIGINT or PosixSignal.SIGTERM) signalled.TrySetResult();
+                    progress.WriteLine(Describe(signal, count));
+                },
             });
         }
         catch (AlreadyRunningException e)
@@ -118,7 +125,7 @@ public static class RunCommand
             return ExitCodes.Failure;
         }
         await using var _ = host;
-        host.ShowShutdownProgress(Console.Error);
+        host.ShowShutdownProgress(progress);
 
         if (interactive)
         {
@@ -127,7 +134,8 @@ public static class RunCommand
                 ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
                     ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
             });
-            await LiveStatus.LiveTableAsync(host.System, host.Root, console);
+            await LiveStatus.LiveTableAsync(host.System, host.Root, console, Task.WhenAny(signalled.Task, host.ShutdownStarted));
+            liveEnded.TrySetResult();
         }
         else
         {
@@ -135,6 +143,7 @@ public static class RunCommand
         }
         await host.WhenTerminated;
         var report = await host.Report.WaitAsync(TimeSpan.FromSeconds(5));
+        await progress.CompleteAsync();
         Console.Error.WriteLine(report.Clean
             ? $"stopped in {report.Total.TotalMilliseconds:0} ms; nothing left behind (report: {host.ReportPath})."
             : $"stopped in {report.Total.TotalMilliseconds:0} ms; LEFT BEHIND: {string.Join("; ", report.Leftovers)}");

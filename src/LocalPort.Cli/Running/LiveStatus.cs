@@ -58,13 +58,13 @@ public static class LiveStatus
         }
     }
 
-    /// <summary>A live table, redrawn a few times a second, until the system stops.</summary>
-    public static async Task LiveTableAsync(ActorSystem system, IActorRef root, IAnsiConsole console)
+    /// <summary>A live table, redrawn a few times a second, until the system stops or <paramref name="stopWhen"/> completes.</summary>
+    public static async Task LiveTableAsync(ActorSystem system, IActorRef root, IAnsiConsole console, Task stopWhen)
     {
         var table = NewTable();
         await console.Live(table).AutoClear(false).StartAsync(async context =>
         {
-            while (!system.WhenTerminated.IsCompleted)
+            while (!system.WhenTerminated.IsCompleted && !stopWhen.IsCompleted)
             {
                 try
                 {
@@ -73,7 +73,7 @@ public static class LiveStatus
                     context.Refresh();
                 }
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
-                await Task.WhenAny(system.WhenTerminated, Task.Delay(250));
+                await Task.WhenAny(system.WhenTerminated, stopWhen, Task.Delay(250));
             }
         });
     }

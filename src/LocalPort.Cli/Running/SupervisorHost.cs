@@ -164,8 +164,13 @@ public sealed class SupervisorHost : IAsyncDisposable
         runtime.Ledger.TrackFile(paths.PidFile, "pid file");
     }
 
+    private readonly TaskCompletionSource _shutdownStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the first shutdown phase starts, whatever asked for it.</summary>
+    public Task ShutdownStarted => _shutdownStarted.Task;
+
     /// <summary>Forwards shutdown progress to <paramref name="output"/> as it happens.</summary>
-    public void ShowShutdownProgress(TextWriter output)
+    public void ShowShutdownProgress(GatedWriter output)
     {
         var channel = Channel.CreateUnbounded<object>();
         var bridge = System.ActorOf(Props.Create(() => new EventForwarder(channel.Writer)));
@@ -178,6 +183,7 @@ public sealed class SupervisorHost : IAsyncDisposable
                 switch (e)
                 {
                     case ShutdownPhaseStarted started:
+                        _shutdownStarted.TrySetResult();
                         output.WriteLine($"shutdown: {started.Phase} …");
                         break;
                     case ShutdownPhaseCompleted { Report: var r }:
