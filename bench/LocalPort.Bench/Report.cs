@@ -48,7 +48,7 @@ public enum Better { Lower, Higher }
 /// <summary>One line of the results table: LocalPort and the peer measured in the same invocation.</summary>
 public sealed record Row(
     string Figure, string Case, Samples LocalPort, string PeerName, Samples? Peer, Better Better,
-    string? LossReason = null, string? LocalPortNone = null, string? PeerNone = null, string? Comment = null)
+    string? LossReason = null, string? LocalPortNone = null, string? PeerNone = null, string? Comment = null, bool Reference = false)
 {
     public double? Ratio => LocalPort.Median is { } lp && Peer?.Median is { } peer && peer != 0 ? lp / peer : null;
 
@@ -57,7 +57,7 @@ public sealed record Row(
     {
         get
         {
-            if (Peer is null) return null;
+            if (Peer is null || Reference) return null;
             var lp = LocalPort.Median;
             var peer = Peer.Median;
             if (lp is null && peer is null) return null;
@@ -69,7 +69,7 @@ public sealed record Row(
 
     public string Verdict => LocalPortLoses switch
     {
-        null => "",
+        null => Reference ? "reference only (a relay cannot beat a direct connection)" : "",
         false => "LocalPort ahead or even",
         true => $"**LocalPort loses**{(LossReason is null ? "" : ": " + LossReason)}",
     };

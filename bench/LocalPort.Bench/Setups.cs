@@ -70,9 +70,9 @@ public static class Setups
     ];
 
     /// <summary>`autossh -M MONITOR …` arguments (MONITOR 0 = no monitor port, ssh's keepalives only).</summary>
-    public static IReadOnlyList<string> Autossh(SshServer ssh, int localPort, int upstreamPort, int monitor = 0) =>
+    public static IReadOnlyList<string> Autossh(SshServer ssh, int localPort, int upstreamPort, string monitor = "0") =>
     [
-        "-M", monitor.ToString(),
+        "-M", monitor,
         .. SshClientOptions(ssh),
         "-o", "ServerAliveInterval=1",
         "-o", "ServerAliveCountMax=1",

@@ -22,8 +22,11 @@ public sealed class LocalPortRun : ISupervised
 
     public Process Process { get; }
     public string Home => _home.Path;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    /// <summary>Time from launch to the first status line: the runtime, the actor system and the services' actors are up.</summary>
+    public TimeSpan? FirstStatus { get; private set; }
 
-    private LocalPortRun(string launcher, string yaml)
+    private LocalPortRun(string launcher, string yaml, IReadOnlyDictionary<string, string?>? extra)
     {
         _home = new TempDirectory("lp-bench-home");
         var config = _home.Write("localport.yaml", yaml);
@@ -34,6 +37,7 @@ public sealed class LocalPortRun : ISupervised
             ["LOCALPORT_CONFIG"] = null, ["XDG_STATE_HOME"] = null, ["XDG_RUNTIME_DIR"] = null,
             ["XDG_CONFIG_HOME"] = null, ["NO_COLOR"] = null, ["LOCALPORT_DEBUG"] = null,
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) environment[key] = value;
         Process = Procs.Start(launcher, ["run", "-c", config, "-o", "json"], new Procs.Options
         {
             Environment = environment,
@@ -43,14 +47,19 @@ public sealed class LocalPortRun : ISupervised
         });
     }
 
-    public static LocalPortRun Start(string launcher, string yaml) => new(launcher, yaml);
+    public static LocalPortRun Start(string launcher, string yaml, IReadOnlyDictionary<string, string?>? environment = null) =>
+        new(launcher, yaml, environment);
 
     private void OnStdout(string line)
     {
         var status = StatusLine.TryParseJson(line);
         lock (_gate)
         {
-            if (status is not null) _latest[status.Name] = status;
+            if (status is not null)
+            {
+                _latest[status.Name] = status;
+                FirstStatus ??= _clock.Elapsed;
+            }
             else Remember("stdout: " + line);
             Monitor.PulseAll(_gate);
         }

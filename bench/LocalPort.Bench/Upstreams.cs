@@ -243,17 +243,31 @@ public static class Client
         }
     }
 
-    /// <summary>Ping-pong of 32-byte messages on one connection; returns each round trip in microseconds.</summary>
-    public static async Task<double[]> PingPongAsync(int port, int warmup, int count, TimeSpan timeout)
+    /// <summary>A connection for <see cref="PingPongAsync"/>.</summary>
+    public static async Task<Socket> ConnectAsync(int port, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ping-pong of 32-byte messages on an echo connection; appends each round trip in microseconds.</summary>
+    public static async Task PingPongAsync(Socket socket, int count, List<double> samples, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
         var message = new byte[32];
         message.AsSpan().Fill((byte)'x');
         var reply = new byte[32];
-        var samples = new double[count];
-        for (var i = 0; i < warmup + count; i++)
+        for (var i = 0; i < count; i++)
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             await socket.SendAsync(message, SocketFlags.None, cts.Token);
@@ -264,8 +278,7 @@ public static class Client
                 if (read == 0) throw new IOException("the echo closed mid ping-pong");
                 got += read;
             }
-            if (i >= warmup) samples[i - warmup] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            samples.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
-        return samples;
     }
 }

@@ -1,4 +1,5 @@
 using LocalPort.Core;
+using LocalPort.Core.Cluster;
 using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;
 using LocalPort.Core.Health;
@@ -22,6 +23,18 @@ public sealed record LocalPortRuntime(
     public Func<Task>? FlushLogs { get; init; }
     /// <summary>Receives the final shutdown report (from the coordinator; must not block).</summary>
     public Action<Shutdown.ShutdownReport>? OnShutdownCompleted { get; init; }
+    /// <summary>
+    /// Asks whether a kube context's API answers (the cluster monitors). Its kubectl runs are not in the ledger:
+    /// each is bounded by its request timeout and killed when its monitor stops.
+    /// </summary>
+    public IClusterProbe ClusterProbe { get; init; } = new KubectlClusterProbe();
+    /// <summary>Wall and monotonic time, compared to tell a sleep (tests use a fake).</summary>
+    public IClock Clock { get; init; } = SystemClock.Instance;
+    /// <summary>How often the clocks are compared, and how far apart they must drift to mean the machine slept.</summary>
+    public TimeSpan SleepCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan SleepThreshold { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A kubectl failure waiting this long for its cluster's verdict is counted anyway (a safety net).</summary>
+    public TimeSpan ClusterVerdictTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public static LocalPortRuntime Real(LocalPortPaths paths)
     {

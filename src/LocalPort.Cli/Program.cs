@@ -10,6 +10,8 @@ root.Subcommands.Add(ConfigCommands.Create());
 root.Subcommands.Add(DaemonCommands.Create());
 foreach (var command in ServiceCommands.Create()) root.Subcommands.Add(command);
 root.Subcommands.Add(LogsCommand.Create());
+root.Subcommands.Add(ChaosCommands.Create());
+root.Subcommands.Add(ClusterCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
 
 var parse = root.Parse(args);

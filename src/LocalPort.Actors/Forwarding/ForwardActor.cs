@@ -17,7 +17,7 @@ namespace LocalPort.Actors.Forwarding;
 /// unhealthy; after max_attempts consecutive failures the service is Failed. A reload's
 /// <see cref="UpdateSpec"/> changes its restart policy and check interval without touching the tunnel.
 /// </summary>
-public sealed class ForwardActor : ReceiveActor, IWithTimers
+public sealed partial class ForwardActor : ReceiveActor, IWithTimers
 {
     /// <summary>Sent by the root when the health checks gave up on the running tunnel.</summary>
     public sealed record Unhealthy(string Reason);
@@ -58,6 +58,8 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
 
     private ServiceSpec _spec;
     private readonly LocalPortRuntime _runtime;
+    /// <summary>A kubectl service: failures wait for its cluster monitor's verdict (ForwardActor.Cluster.cs).</summary>
+    private readonly bool _clusterGated;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private RelayListener? _relay;
     private ITunnel? _tunnel;
@@ -72,13 +74,15 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ServiceSpec spec, LocalPortRuntime runtime) =>
-        Akka.Actor.Props.Create(() => new ForwardActor(spec, runtime));
+    /// <param name="clusterGated">Ask the parent whether the cluster is reachable before charging a failure.</param>
+    public static Props Props(ServiceSpec spec, LocalPortRuntime runtime, bool clusterGated = false) =>
+        Akka.Actor.Props.Create(() => new ForwardActor(spec, runtime, clusterGated));
 
-    public ForwardActor(ServiceSpec spec, LocalPortRuntime runtime)
+    public ForwardActor(ServiceSpec spec, LocalPortRuntime runtime, bool clusterGated)
     {
         _spec = spec;
         _runtime = runtime;
+        _clusterGated = clusterGated;
         Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         Receive<TunnelStopped>(m => m.ReplyTo.Tell(new Stopped(_spec.Name)));
     }
@@ -86,6 +90,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     /// <summary>Freeze and Drain are answered in every state: shutdown must never wait on a busy service.</summary>
     private void ShutdownHandlers()
     {
+        ChaosHandlers();
         Receive<UpdateSpec>(HandleUpdateSpec);
         Receive<Freeze>(_ =>
         {
@@ -117,7 +122,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         _generation++;
         if (!EnsureListening(out var bindError))
         {
-            OnFailure(bindError);
+            OnFailure(bindError, clusterMayExplain: false);
             return;
         }
         try
@@ -126,7 +131,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         }
         catch (Exception e) when (e is TunnelStartException or System.ComponentModel.Win32Exception or IOException)
         {
-            OnFailure($"could not start: {e.Message}");
+            OnFailure($"could not start: {e.Message}", clusterMayExplain: false);
             return;
         }
         var generation = _generation;
@@ -148,7 +153,9 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         if (_relay is not null) return true;
         try
         {
-            _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort), _runtime.Ledger, $"relay of {_spec.Name}").Start();
+            _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort), _runtime.Ledger, $"relay of {_spec.Name}");
+            _relay.Toxics = CurrentToxics;
+            _relay.Start();
             return true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
@@ -205,6 +212,8 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     private void BackingOff()
     {
         Receive<RetryDue>(m => m.Generation == _generation, _ => StartAttempt());
+        Receive<ClusterChanged>(m => !m.Reachable && _clusterGated, m => WaitForCluster(m.Error));
+        Receive<Wake>(_ => RetryAfterWake());
         CommonWhileActive();
     }
 
@@ -216,6 +225,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
             _failures = 0;
             StartAttempt();
         });
+        Receive<Wake>(_ => RetryAfterWake());
         Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         ReceiveAny(_ => { });
     }
@@ -240,9 +250,11 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         Receive<StartTimedOut>(_ => { });
         Receive<FailuresForgiven>(_ => { });
         Receive<CheckSuspended>(_ => { });
+        ClusterNews();
     }
 
-    private void OnFailure(string reason)
+    /// <param name="clusterMayExplain">False for local problems (port taken, no executable): no cluster can fix those.</param>
+    private void OnFailure(string reason, bool clusterMayExplain = true)
     {
         _lastError = reason;
         _runningSince = null;
@@ -252,8 +264,6 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         Timers.Cancel(SuspendedTimer);
         _relay?.ClearTarget();
         KillTunnel();
-        _failures++;
-        _log.Warning("{0}: {1} (failure {2})", _spec.Name, reason, _failures);
 
         if (_frozen)
         {
@@ -261,6 +271,16 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
             Become(StoppedState);
             return;
         }
+        if (clusterMayExplain && HoldForCluster(reason)) return;
+        Charge(reason);
+    }
+
+    /// <summary>Counts the failure against the restart policy: retry at once, back off, or give up.</summary>
+    private void Charge(string reason)
+    {
+        _lastError = reason;
+        _failures++;
+        _log.Warning("{0}: {1} (failure {2})", _spec.Name, reason, _failures);
         if (!Backoff.MayRetry(_spec.RestartPolicy, _failures))
         {
             Report(ServiceState.Failed);
@@ -288,6 +308,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
         if (update.Spec.Name != _spec.Name) return;
         var before = _spec;
         _spec = update.Spec;
+        ReapplySpecChaos(before);
         if (_runningSince is not { } since) return;
         if (before.HealthCheck.Interval != _spec.HealthCheck.Interval)
             Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
@@ -314,6 +335,7 @@ public sealed class ForwardActor : ReceiveActor, IWithTimers
     {
         _generation++;
         _runningSince = null;
+        ResumePaused();
         Timers.CancelAll();
         Report(ServiceState.Stopping);
         var tunnel = _tunnel;

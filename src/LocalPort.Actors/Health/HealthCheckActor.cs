@@ -16,6 +16,8 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     public sealed class ForwardUp { public static readonly ForwardUp Instance = new(); private ForwardUp() { } }
     /// <summary>The forward is down or restarting: stop checking and forget counts.</summary>
     public sealed class ForwardDown { public static readonly ForwardDown Instance = new(); private ForwardDown() { } }
+    /// <summary>Check now (the machine woke): failures are followed up at once, so a dead forward is judged in one go.</summary>
+    public sealed class CheckNow { public static readonly CheckNow Instance = new(); private CheckNow() { } }
     /// <summary>Sent to the parent when the service's health changes.</summary>
     public sealed record HealthChanged(string Name, bool Healthy, string? Error);
 
@@ -30,6 +32,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private bool _forwardUp;
     private bool _active;
     private bool _inFlight;
+    private bool _urgent;
     private int _consecutiveFailures;
     private int _consecutiveSuccesses;
     private bool? _healthy;
@@ -57,6 +60,11 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         });
         Receive<UpdateSpec>(HandleUpdateSpec);
         Receive<Tick>(_ => RunProbe());
+        Receive<CheckNow>(_ =>
+        {
+            _urgent = _active;
+            RunProbe();
+        });
         Receive<ProbeCompleted>(HandleCompleted);
     }
 
@@ -78,6 +86,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         _active = false;
         Timers.Cancel(TickTimer);
         _inFlight = false;
+        _urgent = false;
         _consecutiveFailures = 0;
         _consecutiveSuccesses = 0;
         _healthy = null;
@@ -140,7 +149,9 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
             _consecutiveSuccesses = 0;
             _consecutiveFailures++;
             if (_healthy != false && _consecutiveFailures >= Check.FailureThreshold) SetHealth(false, completed.Result.Error);
+            else if (_urgent && _healthy != false) RunProbe();
         }
+        if (completed.Result.Healthy || _healthy == false) _urgent = false;
     }
 
     private void SetHealth(bool healthy, string? error)

@@ -50,7 +50,7 @@ public static class LocalPortHostingExtensions
         builder.WithActors((system, registry) =>
         {
             var runtime = options.Runtime ?? LocalPortRuntime.Real(options.Paths);
-            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected), RootName);
+            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth), RootName);
             registry.Register<LocalPortSupervisor>(root);
 
             IActorRef? watcher = null;

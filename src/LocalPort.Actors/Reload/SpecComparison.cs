@@ -28,6 +28,7 @@ public static class SpecComparison
         && before.Description == after.Description
         && before.Tags.SequenceEqual(after.Tags)
         && before.RestartPolicy == after.RestartPolicy
+        && before.Chaos.SequenceEqual(after.Chaos)
         && SameHealthCheck(before.HealthCheck, after.HealthCheck);
 
     public static bool SameHealthCheck(HealthCheckSpec before, HealthCheckSpec after) =>

@@ -2,7 +2,8 @@ using LocalPort.Core.Config;
 
 namespace LocalPort.Actors.Services;
 
-public enum ServiceState { Disabled, Starting, Running, BackingOff, Failed, Stopping, Stopped }
+/// <summary>WaitingForCluster: a kubectl service whose cluster's API does not answer; it reconnects when it does, without counting failures.</summary>
+public enum ServiceState { Disabled, Starting, Running, BackingOff, Failed, Stopping, Stopped, WaitingForCluster }
 
 /// <summary>What one service is doing right now. The root supervisor owns the only copy.</summary>
 public sealed record ServiceStatus(

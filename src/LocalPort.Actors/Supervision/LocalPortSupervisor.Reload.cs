@@ -41,6 +41,7 @@ public sealed partial class LocalPortSupervisor
             return;
         }
         var reload = _reload = new ReloadInProgress(Sender);
+        UpdateClusterHealth(apply.Config.ClusterHealth);
         var plan = ReloadPlan.Between(_services.Values.Select(s => s.Spec), apply.Config.Services.Where(_selection));
 
         foreach (var name in plan.Remove)
@@ -190,6 +191,7 @@ public sealed partial class LocalPortSupervisor
             reload.Restarted.Remove(spec.Name);
             error = "shutting down";
         }
+        PruneClusters();
         var result = new ReloadResult(error is null, Sorted(reload.Added), Sorted(reload.Removed), Sorted(reload.Restarted),
             Sorted(reload.Updated), error, DateTimeOffset.Now);
         _reload = null;

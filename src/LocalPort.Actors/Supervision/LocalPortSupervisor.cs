@@ -36,12 +36,16 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
 
     /// <param name="selection">Which services of a configuration this root runs, at start and on every
     /// reload (e.g. the names given to `run`); null means all of them.</param>
-    public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection = null) =>
-        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection));
+    /// <param name="clusterHealth">How kube contexts are watched; null means the defaults.</param>
+    public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection = null,
+        ClusterHealthConfig? clusterHealth = null) =>
+        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection, clusterHealth));
 
-    public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection)
+    public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection,
+        ClusterHealthConfig? clusterHealth)
     {
         _runtime = runtime;
+        _clusterHealth = clusterHealth ?? ClusterHealthConfig.Default;
         _selection = selection ?? (_ => true);
         foreach (var spec in services.Where(_selection))
         {
@@ -57,13 +61,14 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
 
     protected override void PreStart()
     {
+        StartSleepWatcher();
         foreach (var service in _services.Values.ToList())
             if (service.Spec.Enabled) StartService(service.Spec);
     }
 
     private void StartService(ServiceSpec spec)
     {
-        var forward = Context.ActorOf(ForwardActor.Props(spec, _runtime), $"forward-{spec.Name}");
+        var forward = Context.ActorOf(ForwardActor.Props(spec, _runtime, WatchCluster(spec)), $"forward-{spec.Name}");
         var health = Context.ActorOf(HealthCheckActor.Props(spec, _runtime.Probes(spec), _runtime.Probes), $"health-{spec.Name}");
         _services[spec.Name] = new Service(spec, forward, health);
     }
@@ -87,10 +92,13 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Receive<StopNewWork>(_ =>
         {
             _acceptingWork = false;
+            StopWatchingClusters();
             foreach (var service in Started) service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
             SendToAll(ForwardActor.Freeze.Instance);
         });
         Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
+        ClusterHandlers();
+        Receive<Chaos.ChaosCommand>(RouteChaos);
         Receive<RestartService>(m => HandleCommand(m.Name, (service, _) => service.Forward!.Tell(ForwardActor.Restart.Instance)));
         Receive<StartService>(m => HandleCommand(m.Name, (service, status) =>
         {
@@ -221,6 +229,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             Receive<ForwardActor.StateChanged>(HandleStateChanged);
             Receive<HealthCheckActor.HealthChanged>(_ => { });
             Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
+            ClusterHandlers();
             // A second StopAll joins the one in progress rather than starting another.
             Receive<StopAll>(_ => waiters.Add(Sender));
             Receive<RestartService>(_ => Sender.Tell(new CommandRefused("services are stopping")));

@@ -212,7 +212,7 @@ public static class ServiceCommands
         var table = new Table().Border(TableBorder.Rounded).AddColumns("Service", "Tech", "Port", "State", "Health", "PID", "Restarts", "Last error");
         foreach (var s in services.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
-            var colour = s.State switch { "running" => "green", "failed" => "red", "backing-off" => "yellow", "stopped" or "disabled" => "grey", _ => "blue" };
+            var colour = s.State switch { "running" => "green", "failed" => "red", "backing-off" or "waiting-for-cluster" => "yellow", "stopped" or "disabled" => "grey", _ => "blue" };
             table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]",
                 s.Healthy switch { true => "[green]healthy[/]", false => "[red]unhealthy[/]", _ => "[grey]-[/]" },
                 s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));

@@ -42,7 +42,28 @@ public sealed record StatusView(
     string? Config,
     DateTimeOffset StartedAt,
     IReadOnlyList<ServiceView> Services,
-    ReloadView? LastReload);
+    ReloadView? LastReload,
+    IReadOnlyList<ClusterView>? Clusters = null);
+
+/// <summary>One kube cluster as its monitor sees it (`cluster status`, `/v1/clusters`, and `clusters` in `/v1/status`).</summary>
+public sealed record ClusterView(
+    string Context,
+    string? Kubeconfig,
+    string State,
+    DateTimeOffset Since,
+    DateTimeOffset? LastProbeAt,
+    double? LastProbeMs,
+    string? LastError,
+    int ConsecutiveFailures,
+    long Probes,
+    IReadOnlyList<string> Services)
+{
+    public static ClusterView From(LocalPort.Actors.Cluster.ClusterStatus c) => new(
+        c.Context, c.Kubeconfig, JsonNamingPolicy.KebabCaseLower.ConvertName(c.State.ToString()), c.Since, c.LastProbeAt,
+        c.LastProbeLatency is { } latency ? Math.Round(latency.TotalMilliseconds, 1) : null, c.LastError, c.ConsecutiveFailures, c.Probes, c.Services);
+}
+
+public sealed record ClustersView(IReadOnlyList<ClusterView> Clusters);
 
 public sealed record ErrorView(string Error);
 

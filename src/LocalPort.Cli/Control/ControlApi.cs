@@ -37,6 +37,9 @@ public static class ControlApi
 
         app.MapGet("/v1/events", (HttpContext http) => StreamStatus(http, context));
 
+        app.MapGet("/v1/clusters", async (HttpRequest request) =>
+            Json(new ClustersView(await Clusters(context, request.Query["context"].Where(c => c is not null).Select(c => c!).ToList()))));
+
         app.MapPost("/v1/services/{name}/{action}", async (string name, string action) =>
         {
             object? command = action switch
@@ -74,6 +77,8 @@ public static class ControlApi
             ? Results.Text(report.ToJson(), "application/json")
             : Json(new ErrorView("no shutdown has run yet"), StatusCodes.Status404NotFound));
 
+        ChaosApi.Map(app, context);
+
         app.MapFallback((HttpRequest request) => Json(
             new ErrorView($"no such endpoint: {request.Method} {request.Path}; see the README's control API section"),
             StatusCodes.Status404NotFound));
@@ -83,7 +88,14 @@ public static class ControlApi
     {
         var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
         var services = snapshot.Services.Where(s => only.Count == 0 || only.Contains(s.Name)).Select(ServiceView.From).ToList();
-        return new StatusView(Environment.ProcessId, context.Mode, context.ConfigPath, context.StartedAt, services, await context.LastReload());
+        return new StatusView(Environment.ProcessId, context.Mode, context.ConfigPath, context.StartedAt, services, await context.LastReload(),
+            await Clusters(context, []));
+    }
+
+    public static async Task<IReadOnlyList<ClusterView>> Clusters(ControlContext context, IReadOnlyCollection<string> only)
+    {
+        var snapshot = await context.Root.Ask<LocalPort.Actors.Cluster.ClusterSnapshot>(LocalPort.Actors.Cluster.GetClusterStatus.Instance, AskTimeout);
+        return snapshot.Clusters.Where(c => only.Count == 0 || only.Contains(c.Context)).Select(ClusterView.From).ToList();
     }
 
     private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>

@@ -68,6 +68,15 @@ public sealed class ControlClient : IDisposable
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
+    /// <summary>Any request with an optional JSON body (chaos uses POST with a body and DELETE).</summary>
+    public async Task<(int Status, string Body)> SendAsync(HttpMethod method, string path, string? json = null, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null) request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
     /// <summary>Server-sent status events, as they happen.</summary>
     public async IAsyncEnumerable<ServiceView> EventsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

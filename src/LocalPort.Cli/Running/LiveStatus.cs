@@ -88,7 +88,7 @@ public static class LiveStatus
         {
             var stateColour = s.State switch
             {
-                ServiceState.Running => "green", ServiceState.Failed => "red", ServiceState.BackingOff => "yellow",
+                ServiceState.Running => "green", ServiceState.Failed => "red", ServiceState.BackingOff or ServiceState.WaitingForCluster => "yellow",
                 ServiceState.Disabled or ServiceState.Stopped => "grey", _ => "blue",
             };
             var healthColour = s.Healthy switch { true => "green", false => "red", null => "grey" };

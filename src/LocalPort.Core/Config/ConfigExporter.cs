@@ -22,6 +22,7 @@ public static partial class ConfigExporter
             ("complete_current", Duration(config.Shutdown.CompleteCurrent)),
             ("cancel_tasks", Duration(config.Shutdown.CancelTasks)),
             ("force_cleanup", Duration(config.Shutdown.ForceCleanup))));
+        AddClusterHealth(root, config.ClusterHealth);
         root.Add("services", new YamlSequenceNode(config.Services.Select(Service)));
 
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
@@ -45,7 +46,8 @@ public static partial class ConfigExporter
         ("tags", service.Tags.Count == 0 ? null : List(service.Tags)),
         ("connection", Connection(service.Connection)),
         ("health_check", HealthCheck(service.HealthCheck)),
-        ("restart_policy", Restart(service.RestartPolicy)));
+        ("restart_policy", Restart(service.RestartPolicy)),
+        ("chaos", Chaos(service.Chaos)));
 
     private static YamlMappingNode Connection(ConnectionSpec connection) => connection switch
     {

@@ -104,7 +104,7 @@ public static partial class ConfigLoader
         var version = context.Reader.OptionalString(root, "version");
         var defaults = root.Child("defaults", context.Bag);
         defaults.WarnUnknownKeys(context.Bag, DefaultsKeys);
-        // cluster_health (and cluster_contexts) are accepted as written and not read yet.
+        var clusterHealth = ClusterHealthParser.Parse(defaults.Child("cluster_health", context.Bag), root.Child("cluster_contexts", context.Bag), context);
         var serviceDefaults = new ServiceDefaults(defaults.Child("health_check", context.Bag), defaults.Child("restart_policy", context.Bag));
 
         var services = ReadServices(root, serviceDefaults, context);
@@ -113,7 +113,7 @@ public static partial class ConfigLoader
 
         var specs = services.Select(s => s.Spec).OfType<ServiceSpec>().ToList();
         return specs.Count == services.Count && specs.Count > 0
-            ? new LocalPortConfig(version, specs, shutdown, sourcePath)
+            ? new LocalPortConfig(version, specs, shutdown, sourcePath) { ClusterHealth = clusterHealth }
             : null;
     }
 

@@ -8,6 +8,8 @@ public sealed record LocalPortConfig(
     string? SourcePath)
 {
     public IEnumerable<ServiceSpec> Enabled => Services.Where(s => s.Enabled);
+    /// <summary>How kube contexts are watched (<c>defaults.cluster_health</c>, <c>cluster_contexts</c>).</summary>
+    public ClusterHealthConfig ClusterHealth { get; init; } = ClusterHealthConfig.Default;
 }
 
 public enum Technology { Kubectl, Ssh, Tcp }
@@ -26,6 +28,8 @@ public sealed record ServiceSpec
     public int Priority { get; init; }
     public required HealthCheckSpec HealthCheck { get; init; }
     public required RestartPolicy RestartPolicy { get; init; }
+    /// <summary>Faults the relay injects from the start (<c>chaos:</c>); empty unless the file asks.</summary>
+    public IReadOnlyList<Relay.Toxics.Toxic> Chaos { get; init; } = [];
 }
 
 public abstract record ConnectionSpec;

@@ -15,7 +15,7 @@ internal static partial class ServiceParser
     private static readonly string[] Keys =
     [
         "name", "technology", "local_port", "remote_port", "connection", "enabled", "tags", "description", "priority",
-        "health_check", "restart_policy",
+        "health_check", "restart_policy", "chaos",
     ];
 
     private static readonly Dictionary<string, Technology> Technologies = new(StringComparer.OrdinalIgnoreCase)
@@ -58,6 +58,7 @@ internal static partial class ServiceParser
 
         var healthCheck = HealthCheckParser.Parse(section.Child("health_check", context.Bag).InheritFrom(defaults.HealthCheck), context);
         var restartPolicy = RestartPolicyParser.Parse(section.Child("restart_policy", context.Bag).InheritFrom(defaults.RestartPolicy), context);
+        var chaos = ChaosParser.Parse(section, context);
 
         var spec = name is null || technology is null || localPort is null || remotePort is null || connection is null
             ? null
@@ -74,6 +75,7 @@ internal static partial class ServiceParser
                 Priority = priority,
                 HealthCheck = healthCheck,
                 RestartPolicy = restartPolicy,
+                Chaos = chaos,
             };
         return new ParsedService(item.Path, spec, name, nameField, localPort, localPortField, enabled);
     }

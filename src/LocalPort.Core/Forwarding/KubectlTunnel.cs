@@ -20,6 +20,8 @@ public sealed partial class KubectlTunnel : ProcessTunnel
         });
     }
 
+    public override string DescribeFailure() => FailureClassifier.Classify(KubectlOutput.Summary(Child.TailLines));
+
     protected override void OnLine(string line)
     {
         var match = ForwardingLine().Match(line);

@@ -97,6 +97,9 @@ public sealed class ChildProcess : IDisposable
     /// <summary>The last few lines the child printed (for a clear last_error).</summary>
     public string Tail => string.Join(" | ", _tail);
 
+    /// <summary>The same last lines, one by one.</summary>
+    public IReadOnlyList<string> TailLines { get { lock (_tail) return _tail.ToList(); } }
+
     private void Remember(string line)
     {
         lock (_tail)

@@ -1,17 +1,45 @@
 using System.Net;
 using System.Net.Sockets;
+using LocalPort.Core.Relay.Toxics;
 
 namespace LocalPort.Core.Relay;
 
-/// <summary>One client ↔ target pair: two pumps, half-closes passed through, abort cuts both.</summary>
-internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposable
+/// <summary>
+/// One client ↔ target pair: two pumps, half-closes passed through, abort cuts both. A pump reads the
+/// relay's toxics once per chunk; only when one applies to its direction does it hand over to a
+/// <see cref="ToxicPipe"/> for the rest of the connection.
+/// </summary>
+internal sealed class RelayConnection(Socket client, int bufferSize, long id, ToxicSource toxicSource) : IDisposable, IToxicTarget
 {
     private readonly CancellationTokenSource _abort = new();
     private Socket? _upstream;
     private long _lastActivity = Environment.TickCount64;
+    private int _closing;
+    private ConnectionToxics? _toxics;
+
+    public long Id => id;
+    public bool IsClosing => Volatile.Read(ref _closing) == 1;
 
     /// <summary>Milliseconds since bytes last moved either way.</summary>
     public long IdleMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _lastActivity);
+
+    private ConnectionToxics Toxics => _toxics ?? Interlocked.CompareExchange(ref _toxics, new ConnectionToxics(this, toxicSource), null) ?? _toxics;
+
+    CancellationToken IToxicTarget.Closing
+    {
+        get
+        {
+            // A connection that has already ended counts as closed.
+            try { return _abort.Token; }
+            catch (ObjectDisposedException) { return new CancellationToken(canceled: true); }
+        }
+    }
+
+    /// <summary>The relay's toxics changed (or the connection is new): connection-wide ones act now.</summary>
+    public void OnToxicsChanged(ToxicSet set)
+    {
+        if (set.OnConnection.Length > 0 && !IsClosing) Toxics.OnChanged(set);
+    }
 
     public async Task RunAsync(EndPoint target, CancellationToken stopping)
     {
@@ -29,12 +57,12 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
         }
         if (upstream.AddressFamily != AddressFamily.Unix) upstream.NoDelay = true;
 
-        var toTarget = Pump(client, upstream, linked.Token);
-        var toClient = Pump(upstream, client, linked.Token);
+        var toTarget = Pump(client, upstream, ToxicStream.Upstream, linked.Token);
+        var toClient = Pump(upstream, client, ToxicStream.Downstream, linked.Token);
         await Task.WhenAll(toTarget, toClient);
     }
 
-    private async Task Pump(Socket from, Socket to, CancellationToken token)
+    private async Task Pump(Socket from, Socket to, ToxicStream stream, CancellationToken token)
     {
         var buffer = new byte[bufferSize];
         try
@@ -42,12 +70,19 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+                // One reference read per chunk: with no toxics this is the whole cost of chaos.
+                var toxics = toxicSource.Current;
+                if (!toxics.IsEmpty && Toxics.Active(stream, toxics).Length > 0)
+                {
+                    await new ToxicPipe(from, to, stream, Toxics, toxicSource, this, Touch).RunAsync(buffer, read, token);
+                    return;
+                }
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
                     return;
                 }
-                Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
+                Touch();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
             }
         }
@@ -58,11 +93,35 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
         }
     }
 
-    public void Abort()
+    private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
+
+    public void Abort() => Close(reset: true);
+
+    /// <summary>Closes both sides once (later calls do nothing): a reset (RST) or a plain close (FIN).</summary>
+    public void Close(bool reset)
     {
+        if (Interlocked.Exchange(ref _closing, 1) == 1) return;
+        if (!reset)
+        {
+            Shutdown(client);
+            if (_upstream is { } open) Shutdown(open);
+        }
         try { _abort.Cancel(); } catch (ObjectDisposedException) { }
-        CloseHard(client);
-        if (_upstream is { } upstream) CloseHard(upstream);
+        if (reset)
+        {
+            CloseHard(client);
+            if (_upstream is { } upstream) CloseHard(upstream);
+        }
+        else
+        {
+            client.Dispose();
+            _upstream?.Dispose();
+        }
+    }
+
+    private static void Shutdown(Socket socket)
+    {
+        try { socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
     }
 
     private static void CloseHard(Socket socket)
@@ -73,6 +132,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize) : IDisposab
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _closing, 1);
         client.Dispose();
         _upstream?.Dispose();
         _abort.Dispose();

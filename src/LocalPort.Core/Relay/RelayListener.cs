@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Processes;
+using LocalPort.Core.Relay.Toxics;
 
 namespace LocalPort.Core.Relay;
 
@@ -18,6 +19,8 @@ public sealed class RelayListener : IAsyncDisposable
     private readonly CancellationTokenSource _acceptStop = new();
     private readonly ConcurrentDictionary<long, RelayConnection> _connections = new();
     private readonly object _gate = new();
+    private readonly object _toxicsGate = new();
+    private readonly ToxicSource _toxics = new();
     private TaskCompletionSource<EndPoint> _target = NewTarget();
     private long _nextId;
     private long _total;
@@ -28,6 +31,24 @@ public sealed class RelayListener : IAsyncDisposable
     public TimeSpan TargetWait { get; init; } = TimeSpan.FromSeconds(10);
     public int Active => _connections.Count;
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>
+    /// The faults injected into this relay's connections. Setting it takes effect at once: new connections
+    /// get the new set, existing ones apply it from their next chunk, and down, reset_peer and a closing
+    /// timeout reach idle connections too. Thread-safe; the port stays bound throughout.
+    /// </summary>
+    public ToxicSet Toxics
+    {
+        get => _toxics.Current;
+        set
+        {
+            lock (_toxicsGate)
+            {
+                _toxics.Current = value ?? ToxicSet.Empty;
+                foreach (var connection in _connections.Values) connection.OnToxicsChanged(_toxics.Current);
+            }
+        }
+    }
 
     private readonly ResourceLedger? _ledger;
 
@@ -109,7 +130,7 @@ public sealed class RelayListener : IAsyncDisposable
             client.NoDelay = true;
             Interlocked.Increment(ref _total);
             var id = Interlocked.Increment(ref _nextId);
-            var connection = new RelayConnection(client, BufferSize);
+            var connection = new RelayConnection(client, BufferSize, id, _toxics);
             _connections[id] = connection;
             _ = Serve(id, connection);
         }
@@ -119,6 +140,8 @@ public sealed class RelayListener : IAsyncDisposable
     {
         try
         {
+            connection.OnToxicsChanged(_toxics.Current);
+            if (connection.IsClosing) return;
             var target = await WaitForTarget();
             if (target is null) return;
             await connection.RunAsync(target, _stopping.Token);

@@ -136,9 +136,13 @@ public static partial class ToxicAttributes
         _ => key,
     };
 
-    /// <summary>The attributes that matter for the toxic's type, as text that <see cref="Build"/> reads back.</summary>
+    /// <summary>
+    /// The attributes that matter for the toxic's type, as text that <see cref="Build"/> reads back; optional
+    /// ones left at zero (their default) are left out.
+    /// </summary>
     public static IEnumerable<KeyValuePair<string, string>> Describe(Toxic toxic) =>
-        Numbers(toxic).Select(pair => new KeyValuePair<string, string>(pair.Key, pair.Key switch
+        Numbers(toxic).Where(pair => pair.Value != 0 || RequiredByType.GetValueOrDefault(toxic.Type) == pair.Key
+                                     || (pair.Key is LatencyKey or JitterKey or TimeoutKey or DelayKey && Exact(toxic, pair.Key) != TimeSpan.Zero)).Select(pair => new KeyValuePair<string, string>(pair.Key, pair.Key switch
         {
             LatencyKey => Durations.Format(toxic.Latency),
             JitterKey => Durations.Format(toxic.Jitter),
@@ -146,6 +150,14 @@ public static partial class ToxicAttributes
             DelayKey => Durations.Format(toxic.Delay),
             _ => pair.Value.ToString(CultureInfo.InvariantCulture),
         }));
+
+    private static TimeSpan Exact(Toxic toxic, string key) => key switch
+    {
+        LatencyKey => toxic.Latency,
+        JitterKey => toxic.Jitter,
+        TimeoutKey => toxic.Timeout,
+        _ => toxic.Delay,
+    };
 
     /// <summary>Attributes as Toxiproxy's JSON has them: durations in milliseconds, rate in KB/s, sizes in bytes.</summary>
     public static IEnumerable<KeyValuePair<string, long>> Numbers(Toxic toxic)
