@@ -35,11 +35,13 @@ test_all() {
   set -e
   local passed failed skipped
   # Per assembly, vstest ends with "Passed: N" / "Failed: N" / "Skipped: N" lines: add them up.
-  passed=$(grep -Eo '^ +Passed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
-  failed=$(grep -Eo '^ +Failed: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
-  skipped=$(grep -Eo '^ +Skipped: +[0-9]+' "$log" | grep -Eo '[0-9]+' | paste -sd+ - | bc)
-  grep -E 'Test Class Cleanup Failure|Test Collection Cleanup Failure' "$log" && failed=$(( ${failed:-0} + 1 ))
+  passed=$(awk '/^ +Passed: +[0-9]+/ { n += $2 } END { print n + 0 }' "$log")
+  failed=$(awk '/^ +Failed: +[0-9]+/ { n += $2 } END { print n + 0 }' "$log")
+  skipped=$(awk '/^ +Skipped: +[0-9]+/ { n += $2 } END { print n + 0 }' "$log")
+  if grep -E 'Test Class Cleanup Failure|Test Collection Cleanup Failure' "$log"; then failed=$(( ${failed:-0} + 1 )); fi
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+  # Every test runs: a skipped test fails the run as surely as a failed one.
+  if (( skipped > 0 )); then echo "error: $skipped test(s) skipped; every test must run" >&2; return 1; fi
   return "$status"
 }
 

@@ -92,6 +92,33 @@ public sealed class KubectlRecoveryTests(ITestOutputHelper output) : Scenario(ou
     }
 
     [Fact]
+    public async Task A_sigkilled_kubectl_is_restarted_with_the_same_arguments_and_traffic_resumes()
+    {
+        var lab = KubeLab.Start(this);
+        var port = FreePort.Next();
+        var run = RunKubectl(lab, "web", port, 80, "deployment", "web");
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
+        var first = run.Latest("web")!;
+        var arguments = CommandLine(first.Pid!.Value);
+        Assert.Equal(["/usr/bin/kubectl", "port-forward", "--address", "127.0.0.1", "deployment/web", ":80", "--namespace", "default",
+            "--context", lab.Context, "--kubeconfig", lab.KubeconfigPath], arguments);
+        var from = run.StdoutCount;
+
+        var clock = Stopwatch.StartNew();
+        Assert.True(Native.Signal(first.Pid!.Value, Native.SIGKILL));
+        var second = run.WaitForStatus(s => s.Name == "web" && s.IsRunning && s.Pid is not null && s.Pid != first.Pid, TimeSpan.FromSeconds(10), from);
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
+        Output.WriteLine($"kubectl {first.Pid} SIGKILLed: {second.Pid} serves again after {clock.ElapsedMilliseconds} ms");
+
+        Assert.Equal(first.Restarts + 1, second.Restarts);
+        Assert.Equal(arguments, CommandLine(second.Pid!.Value));
+        StopAndCheck(run);
+    }
+
+    private static string[] CommandLine(int pid) =>
+        File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
+
+    [Fact]
     public void Credentials_the_api_refuses_are_named_in_last_error_and_count_as_failures()
     {
         var lab = KubeLab.Start(this);
