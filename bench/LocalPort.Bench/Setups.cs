@@ -38,6 +38,9 @@ public static class Setups
     public const string QuietCheck = "{ type: tcp, interval: 60s, timeout: 2s, failure_threshold: 3 }";
     public const string IdleCheck = "{ type: tcp, interval: 5s, timeout: 2s, failure_threshold: 2 }";
 
+    /// <summary>Checks so rare that none runs in the idle window: what the supervisor costs by itself.</summary>
+    public const string RareCheck = "{ type: tcp, interval: 1h, timeout: 2s, failure_threshold: 2 }";
+
     /// <summary>HTTP through the tunnel every 500 ms: real traffic, so a hung tunnel fails it.</summary>
     public static string FastHttpCheck(int localPort) =>
         $"{{ type: http, interval: 500ms, timeout: 500ms, failure_threshold: 2, config: {{ url: \"http://127.0.0.1:{localPort}/\" }} }}";

@@ -92,6 +92,9 @@ public sealed class SupervisorHost : IAsyncDisposable
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
+            // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
+            // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
+            akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true, OnSignal = options.OnSignal });
         });
 

@@ -9,7 +9,7 @@ namespace LocalPort.Core.Forwarding;
 public sealed class SshTunnel : ProcessTunnel
 {
     private const string PasswordVariable = "LOCALPORT_SSH_SECRET";
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
     private readonly string _socketPath;
 
     private readonly ResourceLedger? _ledger;
