@@ -59,6 +59,7 @@ public sealed class SampleHostTests(ITestOutputHelper output) : Scenario(output)
 
             Assert.True(Native.Signal(sample.Id, Native.SIGTERM));
             Assert.True(sample.WaitForExit(TimeSpan.FromSeconds(15)), "the sample did not stop");
+            sample.WaitForExit(); // it has exited: this waits for the redirected output to be read to its end
             foreach (var line in log) Output.WriteLine(line);
             Assert.Equal(0, sample.ExitCode);
             Assert.Contains(log, l => l.Contains("shutdown phase localport-force-cleanup finished"));
