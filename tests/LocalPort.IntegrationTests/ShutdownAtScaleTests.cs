@@ -70,6 +70,10 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
         // such as backoff on the first retry or a stalled stop, with room for a loaded CI machine.
         Assert.True(elapsed < TimeSpan.FromSeconds(5), $"exit took {elapsed.TotalMilliseconds:0} ms. {run.Describe()}");
         Assert.Contains(run.Stderr, l => l.Contains("skipping to force-cleanup"));
+        // Force-cleanup closes the ports the skipped phases would have closed: the report finds nothing left.
+        Assert.Contains(run.Stderr, l => l.Contains("nothing left behind"));
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(StateDirectory, "last-shutdown.json"))).RootElement;
+        Assert.Equal(0, report.GetProperty("leftovers").GetArrayLength());
         Assert.All(sshPids, pid => Assert.False(Native.IsAlive(pid), $"ssh {pid} outlived localport"));
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
     }

@@ -224,6 +224,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         {
             var cleaned = new List<string>();
             cleaned.AddRange((await ledger.KillAllAsync(TimeSpan.FromSeconds(2))).Select(e => $"SIGKILL {e}"));
+            cleaned.AddRange(ledger.CloseListeners().Select(e => $"closed {e}"));
             cleaned.AddRange(ledger.DeleteFiles().Select(e => $"removed {e}"));
             if (flushLogs is not null) await flushLogs();
             return new CleanupDone(cleaned);

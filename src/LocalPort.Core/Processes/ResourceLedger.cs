@@ -18,6 +18,7 @@ public sealed class ResourceLedger
 {
     private readonly ConcurrentDictionary<string, LedgerEntry> _entries = new();
     private readonly ConcurrentDictionary<int, ChildProcess> _children = new();
+    private readonly ConcurrentDictionary<string, Action> _closeListener = new();
 
     /// <summary>Raised after a child is added or removed (the daemon persists its children from it).</summary>
     public event Action? ChildrenChanged;
@@ -41,10 +42,31 @@ public sealed class ResourceLedger
         ChildrenChanged?.Invoke();
     }
 
-    public void TrackListener(string endpoint, string owner) =>
+    /// <summary>A bound port; <paramref name="close"/> closes it if force-cleanup finds it still open.</summary>
+    public void TrackListener(string endpoint, string owner, Action? close = null)
+    {
         _entries[Key(ResourceKind.Listener, endpoint)] = new LedgerEntry(ResourceKind.Listener, endpoint, owner);
+        if (close is not null) _closeListener[endpoint] = close;
+    }
 
-    public void ForgetListener(string endpoint) => _entries.TryRemove(Key(ResourceKind.Listener, endpoint), out _);
+    public void ForgetListener(string endpoint)
+    {
+        _entries.TryRemove(Key(ResourceKind.Listener, endpoint), out _);
+        _closeListener.TryRemove(endpoint, out _);
+    }
+
+    /// <summary>Closes every listener still registered (a shutdown that skipped the orderly stop of its services).</summary>
+    public IReadOnlyList<LedgerEntry> CloseListeners()
+    {
+        var closed = new List<LedgerEntry>();
+        foreach (var entry in _entries.Values.Where(e => e.Kind == ResourceKind.Listener))
+        {
+            if (_closeListener.TryGetValue(entry.Id, out var close)) close();
+            // Closing forgets it; one without a way to close it stays and is reported as left behind.
+            if (!_entries.ContainsKey(Key(ResourceKind.Listener, entry.Id))) closed.Add(entry);
+        }
+        return closed;
+    }
 
     public void TrackFile(string path, string owner) =>
         _entries[Key(ResourceKind.File, path)] = new LedgerEntry(ResourceKind.File, path, owner);

@@ -76,7 +76,7 @@ public sealed class RelayListener : IAsyncDisposable
             throw;
         }
         var relay = new RelayListener(socket, ledger);
-        ledger?.TrackListener(relay.LocalEndPoint.ToString(), owner);
+        ledger?.TrackListener(relay.LocalEndPoint.ToString(), owner, relay.StopAccepting);
         return relay;
     }
 
