@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Relay.Toxics;
@@ -64,7 +65,9 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
 
     private async Task Pump(Socket from, Socket to, ToxicStream stream, CancellationToken token)
     {
-        var buffer = new byte[bufferSize];
+        // Pooled: a health check is a connection too, and 2 × 128 KiB of fresh zeroed memory per check was
+        // most of an idle supervisor's CPU (page faults and memset).
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         try
         {
             while (true)
@@ -90,6 +93,10 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         {
             // One side failed: cut both so neither end is left half-open.
             Abort();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
