@@ -618,7 +618,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
             "a .NET runtime with JIT-compiled code, the GC heap and an actor system; socat processes share their libraries"));
         report.Rows.Add(new Row("5", "idle CPU, 100 tcp services, 5 s checks", lpCpu, "bash + 100× socat", peerCpu, Better.Lower,
             "20 health checks a second (each a connection through the relay to the upstream, watched for a hang-up) " +
-            "cost most of it, and Akka's timer wheel wakes the process 20 times a second; socat sleeps in accept() and checks nothing"));
+            "cost about half of it, and Akka's timer wheel wakes the process 20 times a second; socat sleeps in accept() and checks nothing"));
         report.Rows.Add(new Row("5", "diagnostic: idle CPU, the same 100 services with no check due in the window", spinCpu,
             "bash + 100× socat", peerCpu, Better.Lower,
             "what is left is Akka's 50 ms timer tick and the runtime's own timers",
