@@ -1,6 +1,14 @@
 using System.CommandLine;
 using LocalPort.Cli.Commands;
 using LocalPort.Cli.Common;
+using LocalPort.Core.Processes;
+
+// Socket continuations run on the epoll thread instead of hopping to the thread pool: a round trip
+// through the relay costs ~35 µs more than a direct one instead of ~85 µs (bench figure 4). Safe because
+// every continuation after a socket await in this process only relays, parses or tells an actor; nothing
+// blocks there. It must be set before the first socket is created; set it to 0 to turn it off.
+if (Environment.GetEnvironmentVariable(ChildProcess.InlineSocketCompletions) is null)
+    Environment.SetEnvironmentVariable(ChildProcess.InlineSocketCompletions, "1");
 
 var root = new RootCommand("LocalPort keeps your kubectl, ssh and tcp port forwards alive.");
 foreach (var option in GlobalOptions.All) root.Options.Add(option);

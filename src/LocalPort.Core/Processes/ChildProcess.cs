@@ -46,6 +46,9 @@ public sealed class ChildProcess : IDisposable
         StartTicks = Posix.StartTicks(Pid);
     }
 
+    /// <summary>The .NET switch that runs socket continuations on the epoll thread.</summary>
+    public const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public static ChildProcess Start(ProcessSpec spec)
     {
         var info = new ProcessStartInfo(spec.FileName)
@@ -57,6 +60,8 @@ public sealed class ChildProcess : IDisposable
             CreateNoWindow = true,
         };
         foreach (var arg in spec.Arguments) info.ArgumentList.Add(arg);
+        // Our own socket tuning (see the CLI's Program.cs) is not a child's business.
+        info.Environment.Remove(InlineSocketCompletions);
         foreach (var (key, value) in spec.Environment) info.Environment[key] = value;
         info.Environment[InstanceVariable] = InstanceId;
 
