@@ -454,8 +454,8 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
 
             const string throughputLoss = "the relay copies every byte through user space twice (socket → managed buffer → socket) with async " +
                                           "socket calls on the .NET thread pool; socat does the same copies with blocking read/write in C";
-            const string rttLoss = "each hop through LocalPort wakes a .NET thread-pool thread per direction (async receive → send), " +
-                                   "which costs more than socat's blocking read/write loop in a dedicated process";
+            const string rttLoss = "each chunk goes through .NET's socket engine (epoll → the relay's continuation, run inline → send) " +
+                                   "in a process that also runs the supervisor; socat runs a blocking read/write loop in a process of its own";
             report.Rows.Add(new Row("4", "relay throughput, 1 stream", single["LocalPort"], "socat -b 131072", single["socat"], Better.Higher, throughputLoss));
             report.Rows.Add(new Row("4", "relay throughput, 1 stream", single["LocalPort"], "ssh -L", single["ssh -L"], Better.Higher, throughputLoss));
             report.Rows.Add(new Row("4", "relay throughput, 1 stream", single["LocalPort"], "direct (reference)", single["direct"], Better.Higher,
