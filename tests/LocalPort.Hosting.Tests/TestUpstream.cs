@@ -57,10 +57,26 @@ public sealed class TestUpstream : IDisposable
         return result.Config!;
     }
 
+    /// <summary>One echo through the relay. Until the forward has bound its port (it does so as it starts) connects are refused: retried for up to 10 s.</summary>
     public async Task<bool> EchoThroughRelayAsync()
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, LocalPort);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        TcpClient client;
+        while (true)
+        {
+            client = new TcpClient();
+            try
+            {
+                await client.ConnectAsync(IPAddress.Loopback, LocalPort);
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused && DateTime.UtcNow < deadline)
+            {
+                client.Dispose();
+                await Task.Delay(20);
+            }
+        }
+        using var connected = client;
         var stream = client.GetStream();
         await stream.WriteAsync("ping"u8.ToArray());
         var buffer = new byte[4];

@@ -20,13 +20,19 @@ public sealed class WithLocalPortTests : Akka.Hosting.TestKit.TestKit, IDisposab
     [Fact]
     public async Task The_root_supervisor_is_registered_and_the_forward_serves_traffic()
     {
+        await UntilRunningAsync();
+        Assert.True(await _upstream.EchoThroughRelayAsync());
+    }
+
+    /// <summary>The forward binds its port as it starts: wait for it to run before sending traffic.</summary>
+    private async Task UntilRunningAsync()
+    {
         var root = await ActorRegistry.GetAsync<LocalPortSupervisor>();
         await AwaitAssertAsync(async () =>
         {
             var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, TimeSpan.FromSeconds(3));
             Assert.Equal(ServiceState.Running, snapshot.Services.Single().State);
         }, TimeSpan.FromSeconds(10));
-        Assert.True(await _upstream.EchoThroughRelayAsync());
     }
 
     [Fact]
@@ -53,7 +59,7 @@ public sealed class WithLocalPortTests : Akka.Hosting.TestKit.TestKit, IDisposab
     {
         var probe = CreateTestProbe();
         Sys.EventStream.Subscribe(probe, typeof(ShutdownPhaseCompleted));
-        await ActorRegistry.GetAsync<LocalPortSupervisor>();
+        await UntilRunningAsync();
         Assert.True(await _upstream.EchoThroughRelayAsync());
 
         await CoordinatedShutdown.Get(Sys).Run(CoordinatedShutdown.ClrExitReason.Instance);
