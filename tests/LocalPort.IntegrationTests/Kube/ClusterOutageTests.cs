@@ -37,8 +37,12 @@ public sealed class ClusterOutageTests(ITestOutputHelper output) : Scenario(outp
         AssertClusterStatus(lab.Context, "unreachable", expectedExitCode: 1);
         AssertStatusJsonShows(lab.Context, "unreachable", "waiting-for-cluster");
 
-        // The outage is the scenario: it lasts its ten seconds.
-        Thread.Sleep(Outage - down.Elapsed);
+        // The outage lasts its ten seconds, and the whole time the service only waits: any status line that
+        // counts a restart or leaves waiting-for-cluster ends the watch early and fails the test.
+        var broke = run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: "web" } s &&
+                                            (s.Restarts != before.Restarts || s.State != "waiting-for-cluster"),
+            Outage - down.Elapsed, run.StdoutCount);
+        Assert.True(broke is null, $"during the outage: {broke}");
         var back = Stopwatch.StartNew();
         lab.Kube.ComeBack();
 
