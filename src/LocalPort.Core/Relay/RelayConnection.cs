@@ -66,12 +66,20 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
     private async Task Pump(Socket from, Socket to, ToxicStream stream, CancellationToken token)
     {
         // Pooled: a health check is a connection too, and 2 × 128 KiB of fresh zeroed memory per check was
-        // most of an idle supervisor's CPU (page faults and memset).
-        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+        // most of an idle supervisor's CPU (page faults and memset). Held only while bytes move: a connection that
+        // carries nothing (every tcp check, an idle session) holds none, so a burst of checks cannot outgrow the
+        // pool and fill the large-object heap, nor a pile of stalled connections pin 256 KiB each.
+        byte[]? buffer = null;
         try
         {
             while (true)
             {
+                if (buffer is null)
+                {
+                    // A zero-byte read waits for data (or EOF) without a buffer.
+                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token);
+                    buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                }
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
                 // One reference read per chunk: with no toxics this is the whole cost of chaos.
                 var toxics = toxicSource.Current;
@@ -87,6 +95,11 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
                 }
                 Touch();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
+                if (from.Available == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
@@ -96,7 +109,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
