@@ -91,9 +91,12 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
+                    Volatile.Write(ref _halfClosed, 1);
+                    LimitHalfClosed();
                     return;
                 }
                 Touch();
+                if (Volatile.Read(ref _halfClosed) == 1) LimitHalfClosed();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
                 if (from.Available == 0)
                 {
@@ -111,6 +114,21 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         {
             if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// How long a connection may go without bytes once one side has closed its sending half. A far side that never
+    /// answers the FIN (hung, or ignoring EOF) would otherwise hold both sockets until the kernel gives up; a tcp
+    /// check against such an upstream passes every second and left one such connection behind each time.
+    /// </summary>
+    internal static TimeSpan HalfClosedIdle { get; set; } = TimeSpan.FromSeconds(10);
+
+    private int _halfClosed;
+
+    /// <summary>(Re)starts the half-closed idle clock: when it runs out, the abort token cuts what is left.</summary>
+    private void LimitHalfClosed()
+    {
+        try { _abort.CancelAfter(HalfClosedIdle); } catch (ObjectDisposedException) { }
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
