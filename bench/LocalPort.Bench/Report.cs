@@ -48,9 +48,11 @@ public enum Better { Lower, Higher }
 /// <summary>One line of the results table: LocalPort and the peer measured in the same invocation.</summary>
 public sealed record Row(
     string Figure, string Case, Samples LocalPort, string PeerName, Samples? Peer, Better Better,
-    string? LossReason = null, string? LocalPortNone = null, string? PeerNone = null, string? Comment = null, bool Reference = false)
+    string? LossReason = null, string? LocalPortNone = null, string? PeerNone = null, string? Comment = null, bool Reference = false,
+    double? EvenWithin = null)
 {
-    public double? Ratio => LocalPort.Median is { } lp && Peer?.Median is { } peer && peer != 0 ? lp / peer : null;
+    // EvenWithin: an absolute margin (in the figure's unit) for figures near zero, such as a slope, where a ratio says nothing.
+    public double? Ratio => EvenWithin is null && LocalPort.Median is { } lp && Peer?.Median is { } peer && peer != 0 ? lp / peer : null;
 
     /// <summary>True when LocalPort's median is worse than the peer's by more than 5 % (noise on a shared machine).</summary>
     public bool? LocalPortLoses
@@ -63,6 +65,7 @@ public sealed record Row(
             if (lp is null && peer is null) return null;
             if (lp is null) return true;   // LocalPort produced nothing, the peer did
             if (peer is null) return false; // the peer never got there
+            if (EvenWithin is { } margin) return Better == Better.Lower ? lp > peer + margin : lp < peer - margin;
             return Better == Better.Lower ? lp > peer * 1.05 : lp < peer / 1.05;
         }
     }

@@ -10,10 +10,16 @@ public static class Setups
     /// <summary>A localport.yaml with the given health check and a restart policy that retries at once and
     /// forgives a failure after 1 s of uptime (so repeated kills measure the first retry each time).</summary>
     public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck) =>
+        LocalPortYaml(services, ssh, healthCheck, FastRestart);
+
+    public const string FastRestart = "{ max_attempts: 0, initial_delay: 200ms, max_delay: 2s, reset_after: 1s }";
+
+    /// <param name="restartPolicy">null leaves restart_policy out: the product's defaults.</param>
+    public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck, string? restartPolicy) =>
         "version: \"1.0\"\n" +
         "defaults:\n" +
         $"  health_check: {healthCheck}\n" +
-        "  restart_policy: { max_attempts: 0, initial_delay: 200ms, max_delay: 2s, reset_after: 1s }\n" +
+        (restartPolicy is null ? "" : $"  restart_policy: {restartPolicy}\n") +
         "services:\n" +
         string.Concat(services.Select(s => s.Technology == "ssh"
             ? $"""
@@ -37,6 +43,9 @@ public static class Setups
 
     public const string QuietCheck = "{ type: tcp, interval: 60s, timeout: 2s, failure_threshold: 3 }";
     public const string IdleCheck = "{ type: tcp, interval: 5s, timeout: 2s, failure_threshold: 2 }";
+
+    /// <summary>The issue-10 memory setup: a tcp check every second on every service.</summary>
+    public const string SecondCheck = "{ type: tcp, interval: 1s, timeout: 1s }";
 
     /// <summary>Checks so rare that none runs in the idle window: what the supervisor costs by itself.</summary>
     public const string RareCheck = "{ type: tcp, interval: 1h, timeout: 2s, failure_threshold: 2 }";
