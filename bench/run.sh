@@ -3,7 +3,7 @@
 # Run directly it builds LocalPort first if the launcher is missing. Respects LP_ARTIFACTS like build.sh.
 # Arguments go to the bench: --quick (a short smoke run), --only 1,2,3,4,5,6, --out FILE. Figure 6 (memory over
 # time: 10 minutes of 50 services with 1 s checks) runs only when named: ./build.sh bench --only 6.
-# Writes bench/results/latest.md and prints it.
+# Writes bench/results/latest.md (figure 6 alone: bench/results/memory-over-time.md) and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -42,6 +42,6 @@ mkdir -p bench/results
 # Not part of LocalPort.Actors.sln: `./build.sh test` never builds or runs the bench.
 dotnet build bench/LocalPort.Bench/LocalPort.Bench.csproj -c Release -nologo -clp:ErrorsOnly -v:q >&2
 dotnet run -c Release --no-build --project bench/LocalPort.Bench/LocalPort.Bench.csproj -- \
-  --launcher "$launcher" --out bench/results/latest.md --commit "$commit" "$@"
+  --launcher "$launcher" --commit "$commit" "$@"
 
-echo "bench: finished in $(( $(date +%s) - started )) s; table in bench/results/latest.md" >&2
+echo "bench: finished in $(( $(date +%s) - started )) s; table in bench/results/" >&2
