@@ -10,8 +10,8 @@ public readonly record struct RecoveryDecision(TimeSpan Delay, bool GaveUp, bool
 /// <summary>
 /// Failure accounting for one forward, in the user's sense of "failed". A tunnel that became ready and then proved
 /// itself (passed a health check or carried an exchange) succeeded; when it later drops that is a new incident,
-/// retried at once, and only damped (backed off) when it drops again within <see cref="FlapWindow"/> of proving
-/// itself. Giving up is reserved for tunnels that never prove themselves <c>max_attempts</c> times in a row; a
+/// retried at once, and only damped (backed off) when it drops within <see cref="FlapWindow"/> of becoming ready
+/// more than <see cref="FreeFlaps"/> times in a row. Giving up is reserved for tunnels that never prove themselves <c>max_attempts</c> times in a row; a
 /// failed service is then retried every <c>max_delay</c> until one does. No two attempts start closer than
 /// <see cref="RetryFloor"/>, whatever the policy says. A clock that jumps (wall time) never stretches a wait beyond the floor.
 /// </summary>
@@ -19,8 +19,10 @@ public sealed class FailureAccount(RestartPolicy policy)
 {
     /// <summary>The least time between the starts of two attempts: no policy can make a hot loop.</summary>
     public static readonly TimeSpan RetryFloor = TimeSpan.FromMilliseconds(200);
-    /// <summary>A proven tunnel that drops sooner than this after proving itself is flapping.</summary>
+    /// <summary>A proven tunnel that drops sooner than this after becoming ready is flapping.</summary>
     public static readonly TimeSpan FlapWindow = TimeSpan.FromSeconds(1);
+    /// <summary>Flaps in a row that are still replaced at once (someone killing it by hand, a rollout); damping starts after.</summary>
+    public const int FreeFlaps = 10;
     /// <summary>A failed service is retried at most this often, even with max_delay 0.</summary>
     public static readonly TimeSpan FailedRetryFloor = TimeSpan.FromSeconds(1);
 
@@ -79,7 +81,7 @@ public sealed class FailureAccount(RestartPolicy policy)
             if (uptime < TimeSpan.Zero) uptime = FlapWindow; // the clock went back: no evidence of flapping
             if (uptime >= Policy.ResetAfter) Flaps = 0;
             if (uptime < FlapWindow) Flaps++;
-            var damped = uptime < FlapWindow ? Backoff.Delay(Policy, Flaps + 1, random) : TimeSpan.Zero;
+            var damped = uptime < FlapWindow && Flaps > FreeFlaps ? Backoff.Delay(Policy, Flaps - FreeFlaps + 1, random) : TimeSpan.Zero;
             return new RecoveryDecision(Later(now, damped), false, true, Flaps);
         }
         StartFailures++;

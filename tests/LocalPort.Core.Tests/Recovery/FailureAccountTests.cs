@@ -75,18 +75,20 @@ public sealed class FailureAccountTests
     }
 
     [Fact]
-    public void Flapping_is_damped_and_a_long_enough_uptime_forgives_it()
+    public void Flapping_is_damped_after_the_free_flaps_and_a_long_enough_uptime_forgives_it()
     {
         var account = new FailureAccount(Defaults);
-        Assert.Equal(S(1), ProvenRun(account, 0, 0.5).Delay);
-        Assert.Equal(S(2), ProvenRun(account, 2, 2.5).Delay);
-        Assert.Equal(S(4), ProvenRun(account, 5, 5.5).Delay);
+        var t = 0.0;
+        for (var flap = 1; flap <= FailureAccount.FreeFlaps; flap++, t += 1)
+            Assert.Equal(TimeSpan.Zero, ProvenRun(account, t, t + 0.5).Delay);
+        Assert.Equal(S(1), ProvenRun(account, t, t + 0.5).Delay);
+        Assert.Equal(S(2), ProvenRun(account, t + 2, t + 2.5).Delay);
         // Up for a while (but less than reset_after): not a flap, retried at once; the streak is remembered.
-        Assert.Equal(TimeSpan.Zero, ProvenRun(account, 10, 20).Delay);
-        Assert.Equal(S(8), ProvenRun(account, 21, 21.5).Delay);
+        Assert.Equal(TimeSpan.Zero, ProvenRun(account, t + 5, t + 15).Delay);
+        Assert.Equal(S(4), ProvenRun(account, t + 16, t + 16.5).Delay);
         // Up for reset_after: the streak is forgotten.
-        Assert.Equal(TimeSpan.Zero, ProvenRun(account, 30, 100).Delay);
-        Assert.Equal(S(1), ProvenRun(account, 101, 101.5).Delay);
+        Assert.Equal(TimeSpan.Zero, ProvenRun(account, t + 30, t + 100).Delay);
+        Assert.Equal(TimeSpan.Zero, ProvenRun(account, t + 101, t + 101.5).Delay);
     }
 
     [Fact]
