@@ -205,8 +205,8 @@ public static class ServiceCommands
     public static string Line(ServiceView s) =>
         $"{s.Name,-20} {s.State,-11} {(s.Healthy switch { true => "healthy", false => "unhealthy", _ => "-" }),-9} " +
         $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.NextAttempt is { } next ? $" next_try={next.ToLocalTime():HH:mm:ss}" : "") +
-        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"");
+        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
+        (s.NextAttempt is { } next ? $" next_try={next.ToLocalTime():HH:mm:ss}" : "");
 
     private static Table Table(IEnumerable<ServiceView> services)
     {

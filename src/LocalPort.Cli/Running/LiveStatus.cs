@@ -34,8 +34,8 @@ public static class LiveStatus
     public static string ToLine(ServiceStatus s) =>
         $"{DateTimeOffset.Now:HH:mm:ss.fff} {s.Name,-20} {StateText(s.State),-11} {HealthText(s.Healthy),-9} " +
         $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.NextAttempt is { } next ? $" next_try={next:HH:mm:ss}" : "") +
-        (s.LastError is null || s.State == ServiceState.Running && s.Healthy == true ? "" : $" error=\"{s.LastError}\"");
+        (s.LastError is null || s.State == ServiceState.Running && s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
+        (s.NextAttempt is { } next ? $" next_try={next:HH:mm:ss}" : "");
 
     public static string StateText(ServiceState state) => JsonNamingPolicy.KebabCaseLower.ConvertName(state.ToString());
 
