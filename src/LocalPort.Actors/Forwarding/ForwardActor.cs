@@ -54,7 +54,8 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     }
 
     private sealed record TunnelReady(int Generation, EndPoint Endpoint);
-    private sealed record TunnelFailed(int Generation, string Reason);
+    /// <param name="Local">A problem on this machine (port taken, no executable): no cluster can explain it.</param>
+    private sealed record TunnelFailed(int Generation, string Reason, bool Local = false);
     private sealed record RetryDue(int Generation);
     private sealed record StartTimedOut(int Generation);
     private sealed record TunnelStopped(IActorRef ReplyTo);
@@ -149,7 +150,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         _account.Started(Now);
         if (!EnsureListening(out var bindError))
         {
-            OnFailure(bindError, clusterMayExplain: false);
+            if (bindError is not null) OnFailure(bindError, clusterMayExplain: false);
             return;
         }
         try
@@ -176,9 +177,13 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         Become(Starting);
     }
 
-    private bool EnsureListening(out string error)
+    /// <summary>
+    /// Binds the relay once. False when it cannot: with the error, or with null when the port is taken and the
+    /// failure comes as a message once its owner has been looked up (a /proc scan: never on the actor's thread).
+    /// </summary>
+    private bool EnsureListening(out string? error)
     {
-        error = "";
+        error = null;
         if (_relay is not null) return true;
         try
         {
@@ -189,8 +194,14 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            var owner = PortOwner.Describe(_spec.LocalPort);
-            error = $"port {_spec.LocalPort} is already in use{(owner is null ? "" : $" by {owner}")}; free it or change local_port";
+            var generation = _generation;
+            var port = _spec.LocalPort;
+            var owner = _portOwner is { } cached && Now - cached.At < PortOwnerReuse
+                ? Task.FromResult(cached.Owner)
+                : Task.Run(() => PortOwner.Describe(port));
+            owner.ContinueWith(t => (object)new PortOwnerFound(generation, t.IsCompletedSuccessfully ? t.Result : null),
+                TaskScheduler.Default).PipeTo(Self);
+            Become(Starting);
             return false;
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
@@ -198,6 +209,18 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             error = $"cannot listen on 127.0.0.1:{_spec.LocalPort}: {e.Message}";
             return false;
         }
+    }
+
+    private sealed record PortOwnerFound(int Generation, string? Owner);
+    /// <summary>Who held the port at the last look; looked up again after <see cref="PortOwnerReuse"/>.</summary>
+    private (string? Owner, TimeSpan At)? _portOwner;
+    private static readonly TimeSpan PortOwnerReuse = TimeSpan.FromSeconds(30);
+
+    private void HandlePortOwnerFound(PortOwnerFound found)
+    {
+        if (_portOwner is not { } cached || Now - cached.At >= PortOwnerReuse) _portOwner = (found.Owner, Now);
+        OnFailure($"port {_spec.LocalPort} is already in use{(found.Owner is null ? "" : $" by {found.Owner}")}; free it or change local_port",
+            clusterMayExplain: false);
     }
 
     private void Starting()
@@ -219,6 +242,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         });
         Receive<StartTimedOut>(m => m.Generation == _generation,
             _ => OnFailure($"not ready within {_runtime.StartTimeout.TotalSeconds:0.#}s"));
+        Receive<PortOwnerFound>(m => m.Generation == _generation, HandlePortOwnerFound);
         CommonWhileActive();
     }
 
@@ -265,7 +289,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     private void CommonWhileActive()
     {
         ShutdownHandlers();
-        Receive<TunnelFailed>(m => m.Generation == _generation, m => OnFailure(m.Reason));
+        Receive<TunnelFailed>(m => m.Generation == _generation, m => OnFailure(m.Reason, clusterMayExplain: !m.Local));
         Receive<Restart>(_ => RestartByHand());
         Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
         Receive<RetiredTunnelDrained>(m => StopRetired(m.Tunnel));
@@ -287,6 +311,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         Receive<StartTimedOut>(_ => { });
         Receive<CheckSuspended>(_ => { });
         Receive<RetiredTunnelDrained>(_ => { });
+        Receive<PortOwnerFound>(_ => { });
         Receive<ClusterChanged>(_ => { });
         Receive<ClusterMonitor.Verdict>(_ => { });
         Receive<VerdictOverdue>(_ => { });
