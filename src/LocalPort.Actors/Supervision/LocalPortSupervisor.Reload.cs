@@ -37,7 +37,7 @@ public sealed partial class LocalPortSupervisor
     {
         if (!_acceptingWork)
         {
-            Sender.Tell(ReloadResult.Refused("shutting down"));
+            Sender.Tell(ReloadResult.ShuttingDown());
             return;
         }
         var reload = _reload = new ReloadInProgress(Sender);

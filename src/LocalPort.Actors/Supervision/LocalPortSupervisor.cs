@@ -349,7 +349,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             Receive<StartService>(_ => Sender.Tell(refusal));
             Receive<StopService>(_ => Sender.Tell(refusal));
             Receive<Chaos.ChaosCommand>(_ => Sender.Tell(refusal));
-            Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.Refused("shutting down")));
+            Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.ShuttingDown()));
             Receive<ReloadConfig>(_ => _log.Info("reload ignored: services are stopping"));
             Receive<DumpStatus>(_ => LogStatus());
             Receive<StopNewWork>(_ => Sender.Tell(new PhaseTargets([])));

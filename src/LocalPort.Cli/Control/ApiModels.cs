@@ -29,12 +29,16 @@ public sealed record ReloadView(
     IReadOnlyList<string>? Added = null,
     IReadOnlyList<string>? Removed = null,
     IReadOnlyList<string>? Restarted = null,
-    IReadOnlyList<string>? UpdatedInPlace = null);
+    IReadOnlyList<string>? UpdatedInPlace = null)
+{
+    /// <summary>Refused because LocalPort is stopping: the API answers 503 (not part of the JSON).</summary>
+    [JsonIgnore] public bool ShuttingDown { get; init; }
+}
 
 public static class ReloadViews
 {
     public static ReloadView From(LocalPort.Actors.Reload.ReloadResult r) =>
-        new(r.Ok, r.Error, r.At, r.Added, r.Removed, r.Restarted, r.UpdatedInPlace);
+        new(r.Ok, r.Error, r.At, r.Added, r.Removed, r.Restarted, r.UpdatedInPlace) { ShuttingDown = r.Code == RefusalCode.ShuttingDown };
 }
 
 public sealed record StatusView(

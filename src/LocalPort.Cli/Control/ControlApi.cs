@@ -78,7 +78,9 @@ public static class ControlApi
         app.MapPost("/v1/reload", async () =>
         {
             var result = await context.Reload();
-            return Json(result, result.Ok ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
+            return Json(result, result.Ok ? StatusCodes.Status200OK
+                : result.ShuttingDown ? StatusCodes.Status503ServiceUnavailable
+                : StatusCodes.Status422UnprocessableEntity);
         });
 
         app.MapPost("/v1/shutdown", () =>
