@@ -42,7 +42,7 @@ public sealed partial class CtrlCTests(SshServer ssh, ITestOutputHelper output) 
 
         var clock = Stopwatch.StartNew();
         Assert.True(Native.SignalGroup(run.Pid, Native.SIGINT), $"could not signal process group {run.Pid}");
-        // Watch the tree while it shuts down: a replacement ssh shows up here (and in the service logs).
+        // Watch localport's children while it shuts down: a replacement ssh shows up here (and in the service logs).
         var sshDuring = new HashSet<int>();
         var exit = Task.Run(() =>
         {
@@ -51,7 +51,7 @@ public sealed partial class CtrlCTests(SshServer ssh, ITestOutputHelper output) 
         });
         Poll.Until(() =>
         {
-            foreach (var pid in Native.Descendants(run.Pid).Where(p => Native.Command(p) == "ssh")) sshDuring.Add(pid);
+            foreach (var pid in Native.Children(run.Pid).Where(p => Native.Command(p) == "ssh")) sshDuring.Add(pid);
             return exit.IsCompleted;
         }, TimeSpan.FromSeconds(35));
         var (code, elapsed) = exit.GetAwaiter().GetResult();

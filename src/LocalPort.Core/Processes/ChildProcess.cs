@@ -16,8 +16,9 @@ public sealed record ProcessSpec(string FileName, IReadOnlyList<string> Argument
 }
 
 /// <summary>
-/// A child process we started: pid + start time identify it for life, its exit is a Task, and
-/// it stays in the resource ledger until it has exited, so nothing we started can outlive us.
+/// A child process we started, in a session of its own (see <see cref="OwnSession"/>): pid + start time identify
+/// it for life, its exit is a Task, and it stays in the resource ledger until it has exited, so nothing we started
+/// can outlive us.
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
@@ -64,6 +65,8 @@ public sealed class ChildProcess : IDisposable
         info.Environment.Remove(InlineSocketCompletions);
         foreach (var (key, value) in spec.Environment) info.Environment[key] = value;
         info.Environment[InstanceVariable] = InstanceId;
+        // Out of the terminal's process group: Ctrl-C is ours to act on, and we stop children in cancel-tasks.
+        OwnSession.Apply(info);
 
         var log = spec.LogPath is null ? null : new ServiceLog(spec.LogPath);
 

@@ -69,6 +69,22 @@ public static class Native
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>Direct children of <paramref name="pid"/> from /proc/PID/task/*/children: cheap enough to sample often.</summary>
+    public static IReadOnlyList<int> Children(int pid)
+    {
+        var result = new List<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                foreach (var part in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(part, out var child)) result.Add(child);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return result;
+    }
+
     /// <summary>Every live descendant of <paramref name="pid"/> (children, grandchildren…).</summary>
     public static IReadOnlyList<int> Descendants(int pid)
     {
