@@ -52,6 +52,8 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private bool _targetsKnown;
     private List<string> _cleaned = [];
     private bool _escalated;
+    /// <summary>A phase is running (between phases <see cref="_current"/> names the last one, already reported).</summary>
+    private bool _inPhase;
     private readonly SignalPolicy _signals = new();
     private readonly Action _startShutdown;
     private readonly Action<int> _exit;
@@ -121,6 +123,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             _totalClock.Start();
         }
         _current = index;
+        _inPhase = true;
         _waiters.Add(requester);
         _pending = [];
         _answered = [];
@@ -302,13 +305,20 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         if (_current >= 3 || _escalated) return;
         _escalated = true;
         _log.Warning("shutdown escalated: skipping to force-cleanup");
-        if (_current >= 0) FinishPhase(timedOut: false, note: "interrupted: escalated to force-cleanup");
+        if (_current < 0)
+        {
+            // Skipped phases still freeze restarts: force-cleanup's kills must not be restarted as crashes.
+            _root.Tell(StopNewWork.Instance);
+            _watcher?.Tell(StopWatching.Instance);
+        }
+        if (_inPhase) FinishPhase(timedOut: false, note: "interrupted: escalated to force-cleanup");
         StartPhase(3, ActorRefs.Nobody);
     }
 
     private void FinishPhase(bool timedOut, string? note = null)
     {
         Timers.Cancel(PhaseTimer);
+        _inPhase = false;
         var phase = ShutdownPhases.All[_current];
         var report = new PhaseReport(phase, _phaseClock.Elapsed, timedOut, _cleaned.ToList(),
             _pending.Order(StringComparer.Ordinal).ToList(), note ?? (timedOut ? "timed out" : null));

@@ -155,9 +155,25 @@ public sealed class ChildProcess : IDisposable
     public void Kill()
     {
         if (Exited.IsCompleted || !IsStillOurs()) return;
-        try { _process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
-        catch (System.ComponentModel.Win32Exception) { }
+        if (!OperatingSystem.IsLinux())
+        {
+            // No /proc to walk (macOS): .NET finds the tree itself.
+            try { _process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            catch (System.ComponentModel.Win32Exception) { }
+            return;
+        }
+        // Each process is stopped before its children are listed, so none can fork a replacement meanwhile. Not
+        // Process.Kill(entireProcessTree), which reads every process on the machine (~0.3 s per child under load).
+        var tree = new List<int>();
+        void StopTree(int pid)
+        {
+            Posix.Signal(pid, Posix.SIGSTOP);
+            tree.Add(pid);
+            foreach (var child in Posix.Children(pid)) StopTree(child);
+        }
+        StopTree(Pid);
+        foreach (var pid in tree) Posix.Signal(pid, Posix.SIGKILL);
     }
 
     /// <summary>Guards against PID reuse: the pid must still carry the start time we recorded.</summary>

@@ -292,4 +292,34 @@ public class ShutdownCoordinatorTests : VirtualTimeTestKit
             Enumerable.Range(0, 3).Select(_ => events.ExpectMsg<SignalHandled>().Outcome));
         _root.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
+
+    [Fact]
+    public void Escalation_before_the_first_phase_still_freezes_restarts()
+    {
+        var (coordinator, _, _, _) = WithSignals();
+
+        Signal(coordinator, PosixSignal.SIGINT);
+        Signal(coordinator, PosixSignal.SIGINT);
+
+        _root.ExpectMsg<StopNewWork>();
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal([ShutdownPhases.ForceCleanup], _final!.Phases.Select(p => p.Phase));
+    }
+
+    [Fact]
+    public void Escalation_between_phases_does_not_report_the_finished_phase_again()
+    {
+        var completed = CreateTestProbe();
+        Sys.EventStream.Subscribe(completed.Ref, typeof(ShutdownPhaseCompleted));
+        Run(ShutdownPhases.StopNewWork);
+        AnswerStopNewWork("web");
+        ExpectReport(ShutdownPhases.StopNewWork);
+
+        _coordinator.Tell(ShutdownCoordinator.Escalate.Instance);
+
+        Assert.Equal(ShutdownPhases.StopNewWork, completed.ExpectMsg<ShutdownPhaseCompleted>().Report.Phase);
+        Assert.Equal(ShutdownPhases.ForceCleanup, completed.ExpectMsg<ShutdownPhaseCompleted>().Report.Phase);
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal([ShutdownPhases.StopNewWork, ShutdownPhases.ForceCleanup], _final!.Phases.Select(p => p.Phase));
+    }
 }

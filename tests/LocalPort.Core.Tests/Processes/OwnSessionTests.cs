@@ -76,6 +76,20 @@ public sealed class OwnSessionTests
         Assert.True(SpinWait.SpinUntil(() => !Posix.IsAlive(grandchild, grandchildStart), Bound));
     }
 
+    [Fact]
+    public async Task Kill_sigkills_the_whole_tree_even_where_sigterm_is_ignored()
+    {
+        using var child = ChildProcess.Start(new ProcessSpec("sh", ["-c", "trap '' TERM; sleep 30 & wait"]));
+        Assert.True(SpinWait.SpinUntil(() => Posix.Children(child.Pid).Count == 1, Bound));
+        var grandchild = Posix.Children(child.Pid)[0];
+        var grandchildStart = Posix.StartTicks(grandchild);
+
+        child.Kill();
+
+        Assert.Equal(137, await child.Exited.WaitAsync(Bound));
+        Assert.True(SpinWait.SpinUntil(() => !Posix.IsAlive(grandchild, grandchildStart), Bound));
+    }
+
     [Theory]
     [InlineData("/nonexistent/localport-test-program")]
     [InlineData("localport-test-program-not-on-path")]
