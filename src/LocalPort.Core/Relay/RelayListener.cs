@@ -22,7 +22,6 @@ public sealed class RelayListener : IAsyncDisposable
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WarnAtMostEvery = TimeSpan.FromMinutes(1);
-    private static readonly Lazy<long?> SoftLimit = new(() => FileLimits.Current()?.Soft);
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _acceptStop = new();
@@ -63,7 +62,16 @@ public sealed class RelayListener : IAsyncDisposable
     /// By default 1/32 of the limit, 16 to 64: anything that opens a file late (an assembly, a log) needs some, and
     /// .NET aborts the process when an assembly cannot be loaded on some paths.
     /// </summary>
-    public int Headroom { get; set; } = SoftLimit.Value is { } soft ? (int)Math.Clamp(soft / 32, 16, 64) : 16;
+    public int Headroom
+    {
+        get => _headroom ?? (SoftLimit is { } soft ? (int)Math.Clamp(soft / 32, 16, 64) : 16);
+        set => _headroom = value;
+    }
+
+    private int? _headroom;
+
+    /// <summary>Read each time (one getrlimit): the limit can change while we run (prlimit).</summary>
+    private static long? SoftLimit => FileLimits.Current()?.Soft;
 
     /// <summary>True while the relay does not accept because descriptors ran out (clients wait in the backlog).</summary>
     public bool Exhausted => _exhausted;
@@ -215,7 +223,7 @@ public sealed class RelayListener : IAsyncDisposable
     /// its dial another connection would eat into the headroom, accepting pauses.
     /// </summary>
     private bool NearLimit(Socket client) =>
-        SoftLimit.Value is { } soft && soft - (long)client.SafeHandle.DangerousGetHandle() - 2 < Headroom + 2;
+        SoftLimit is { } soft && soft - (long)client.SafeHandle.DangerousGetHandle() - 2 < Headroom + 2;
 
     /// <summary>
     /// Stops accepting — new clients wait in the kernel backlog — and looks again when one of its connections ends,
@@ -229,7 +237,7 @@ public sealed class RelayListener : IAsyncDisposable
         if (Environment.TickCount64 - Interlocked.Read(ref _warnedAt) >= WarnAtMostEvery.TotalMilliseconds)
         {
             Interlocked.Exchange(ref _warnedAt, Environment.TickCount64);
-            var limit = SoftLimit.Value is { } soft ? $" (limit {soft})" : "";
+            var limit = SoftLimit is { } soft ? $" (limit {soft})" : "";
             OnWarning?.Invoke($"relay on {LocalEndPoint}: {cause}{limit}; new connections wait until descriptors are freed");
         }
         try
