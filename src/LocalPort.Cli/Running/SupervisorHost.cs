@@ -126,7 +126,8 @@ public sealed class SupervisorHost : IAsyncDisposable
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        await WarmUpControlApi(paths.ControlSocket);
+        // In the background: `run` subscribes to status changes once this returns, and must not miss the first ones.
+        _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
         host = new SupervisorHost(app, paths, runtime, report.Task);

@@ -172,6 +172,8 @@ public sealed class RelayListener : IAsyncDisposable
 
     private async Task AcceptLoop()
     {
+        // After a pause, the clients coming out of the backlog have waited there; those that gave up are not dialled.
+        var afterPause = false;
         try
         {
             while (!_acceptStop.IsCancellationRequested)
@@ -194,13 +196,26 @@ public sealed class RelayListener : IAsyncDisposable
                 {
                     // EMFILE and the like: accepting again at once would fail again at once.
                     await WaitForRoom($"cannot accept: {e.Message}");
+                    afterPause = true;
                     continue;
                 }
-                var nearLimit = NearLimit(client);
-                Relay(client);
-                var dialFailed = Interlocked.Exchange(ref _dialFailed, 0) == 1;
-                if (nearLimit || dialFailed)
-                    await WaitForRoom(dialFailed ? "no file descriptor left to dial the tunnel" : "nearly out of file descriptors");
+                if (afterPause && Hangup.Detected(client))
+                {
+                    client.Dispose();
+                }
+                else
+                {
+                    var nearLimit = NearLimit(client);
+                    Relay(client);
+                    var dialFailed = Interlocked.Exchange(ref _dialFailed, 0) == 1;
+                    if (nearLimit || dialFailed)
+                    {
+                        await WaitForRoom(dialFailed ? "no file descriptor left to dial the tunnel" : "nearly out of file descriptors");
+                        afterPause = true;
+                        continue;
+                    }
+                }
+                if (afterPause && !_listener.Poll(0, SelectMode.SelectRead)) afterPause = false; // the backlog is empty
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)

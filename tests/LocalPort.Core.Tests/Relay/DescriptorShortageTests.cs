@@ -50,6 +50,34 @@ public sealed class DescriptorShortageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Clients_that_gave_up_in_the_backlog_during_a_pause_are_not_dialled_when_it_ends()
+    {
+        _relay.SetTarget(new IPEndPoint(IPAddress.Loopback, _upstream.Port));
+        _relay.Headroom = int.MaxValue / 2;
+        _relay.Start();
+        await RelayHarness.RoundTripAsync(await ConnectAsync());
+        Assert.True(await RelayHarness.UntilAsync(() => _relay.Exhausted, Bound), "the relay did not notice the shortage");
+
+        for (var i = 0; i < 10; i++)
+        {
+            var gaveUp = await ConnectAsync();
+            await gaveUp.SendAsync(new byte[] { 1 }, SocketFlags.None);
+            gaveUp.Close();
+        }
+        var live = new List<Socket>();
+        for (var i = 0; i < 2; i++)
+        {
+            live.Add(await ConnectAsync());
+            await live[^1].SendAsync(new byte[] { 2 }, SocketFlags.None);
+        }
+
+        _relay.Headroom = 16;
+        foreach (var socket in live)
+            Assert.Equal(ReadOutcome.Data, await RelayHarness.NextReadAsync(socket, Bound));
+        Assert.Equal(3, _upstream.Accepted);
+    }
+
+    [Fact]
     public void Running_out_of_descriptors_is_recognised_from_sockets_and_files_even_when_wrapped()
     {
         Assert.True(FileLimits.IsExhaustion(new SocketException((int)SocketError.TooManyOpenSockets)));
