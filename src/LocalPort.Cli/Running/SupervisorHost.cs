@@ -1,4 +1,6 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
@@ -69,6 +71,8 @@ public sealed class SupervisorHost : IAsyncDisposable
         await ClaimControlSocket(paths.ControlSocket);
 
         var logger = CreateLogger(paths, options);
+        if (FileLimits.Current() is { } limit)
+            logger.Information("open files: limit {Soft} (hard {Hard}), {Open} open at start", limit.Soft, limit.Hard, FileLimits.OpenCount());
         // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
         foreach (var orphan in ChildrenFile.ReapOrphans(paths.ChildrenFile))
             logger.Warning("reaped orphaned child {Pid} of an earlier run: {Description}", orphan.Pid, orphan.Description);
@@ -126,10 +130,49 @@ public sealed class SupervisorHost : IAsyncDisposable
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // In the background: `run` subscribes to status changes once this returns, and must not miss the first ones.
+        _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
         host = new SupervisorHost(app, paths, runtime, report.Task, events);
         return host;
+    }
+
+    /// <summary>
+    /// Two requests to ourselves, a status with a query and an unknown path (404), and one exception formatted: the
+    /// assemblies answering and logging an error need are loaded now (two descriptors each), not the first time, which
+    /// may be when relayed connections hold every descriptor left; a failed load there breaks the API for good (a
+    /// type initializer that threw) or aborts the process.
+    /// </summary>
+    private static async Task WarmUpControlApi(string socketPath)
+    {
+        try
+        {
+            throw new InvalidOperationException("warm-up");
+        }
+        catch (InvalidOperationException e)
+        {
+            _ = e.ToString();
+        }
+        foreach (var path in new[] { "/v1/status?service=", "/v1/warm-up" })
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), timeout.Token);
+                await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: localport\r\nConnection: close\r\n\r\n"),
+                    SocketFlags.None, timeout.Token);
+                var buffer = new byte[4096];
+                while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                // Best effort: an API that cannot answer now will say so when asked.
+            }
+        }
     }
 
     private static Serilog.Core.Logger CreateLogger(LocalPortPaths paths, SupervisorHostOptions options)
