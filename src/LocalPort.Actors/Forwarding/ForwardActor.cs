@@ -7,6 +7,7 @@ using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;
+using LocalPort.Core.Processes;
 using LocalPort.Core.Recovery;
 using LocalPort.Core.Relay;
 using LocalPort.Core.Relay.Toxics;
@@ -42,6 +43,8 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     /// <summary>Close the port to new connections and wait for relayed ones; answered with <see cref="Drained"/>.</summary>
     public sealed class Drain { public static readonly Drain Instance = new(); private Drain() { } }
     public sealed record Drained(string Name);
+    /// <summary>To the parent: the failing checks were not the tunnel's fault (no descriptors left); checking goes on.</summary>
+    public sealed record ChecksInconclusive(string Name);
     /// <summary>From the root: the running tunnel passed a health check, so it has proved itself.</summary>
     public sealed class Proven { public static readonly Proven Instance = new(); private Proven() { } }
     /// <summary>Reported to the parent on every state change; <paramref name="NextAttempt"/> is set while waiting to retry.</summary>
@@ -189,6 +192,9 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         {
             _relay = RelayListener.Bind(new IPEndPoint(IPAddress.Loopback, _spec.LocalPort), _runtime.Ledger, $"relay of {_spec.Name}");
             _relay.Toxics = CurrentToxics;
+            var log = _log;
+            var name = _spec.Name;
+            _relay.OnWarning = warning => log.Warning("{0}: {1}", name, warning);
             _relay.Start();
             return true;
         }
@@ -248,10 +254,34 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
 
     private void Running()
     {
-        Receive<Unhealthy>(m => OnFailure($"unhealthy: {m.Reason}"));
-        Receive<Proven>(_ => _account.Proven(Now));
+        Receive<Unhealthy>(HandleUnhealthy);
+        Receive<Proven>(_ =>
+        {
+            _account.Proven(Now);
+            _warnedShortOfDescriptors = false;
+        });
         Receive<CheckSuspended>(_ => HandleCheckSuspended());
         CommonWhileActive();
+    }
+
+    /// <summary>
+    /// Failing checks replace the tunnel, unless LocalPort itself is out of file descriptors: then the checks
+    /// (and the relay) failed for want of a socket, and a new tunnel would not help.
+    /// </summary>
+    private bool _warnedShortOfDescriptors;
+
+    private void HandleUnhealthy(Unhealthy unhealthy)
+    {
+        var window = _spec.HealthCheck.Interval * _spec.HealthCheck.FailureThreshold + _spec.HealthCheck.Timeout;
+        if (_relay?.ExhaustedWithin(window) == true || !FileLimits.HasRoom(_relay?.Headroom ?? 16))
+        {
+            if (!_warnedShortOfDescriptors)
+                _log.Warning("{0}: checks fail ({1}) while LocalPort is short of file descriptors; keeping the tunnel", _spec.Name, unhealthy.Reason);
+            _warnedShortOfDescriptors = true;
+            Context.Parent.Tell(new ChecksInconclusive(_spec.Name));
+            return;
+        }
+        OnFailure($"unhealthy: {unhealthy.Reason}");
     }
 
     /// <summary>
@@ -349,7 +379,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     {
         if (_retiring is not { } retiring) return;
         _retiring = null;
-        var drained = _relay is { } relay ? relay.DrainAsync().WaitAsync(_runtime.StopGrace) : Task.CompletedTask;
+        var drained = _relay is { } relay ? relay.DrainTargetAsync(retiring.Endpoint, _runtime.StopGrace) : Task.CompletedTask;
         drained.ContinueWith(_ => new RetiredTunnelDrained(retiring.Tunnel), TaskScheduler.Default).PipeTo(Self);
     }
 
@@ -366,6 +396,8 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     /// <param name="clusterMayExplain">False for local problems (port taken, no executable): no cluster can fix those.</param>
     private void OnFailure(string reason, bool clusterMayExplain = true)
     {
+        // A tunnel that carried an exchange worked, whether or not a check had passed yet.
+        if (_endpoint is not null && _relay is { TargetExchanges: > 0 }) _account.Proven(Now);
         _lastError = reason;
         _generation++;
         _endpoint = null;

@@ -168,6 +168,12 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Receive<HealthCheckActor.HealthChanged>(HandleHealthChanged);
         Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
         Receive<ForwardActor.ToxicsChanged>(HandleToxicsChanged);
+        // The forward kept its tunnel: the health actor starts judging afresh (its failures were ours, not the tunnel's).
+        Receive<ForwardActor.ChecksInconclusive>(m =>
+        {
+            if (_services.TryGetValue(m.Name, out var service) && Sender.Equals(service.Forward))
+                service.Health?.Tell(HealthCheckActor.ForwardUp.Instance);
+        });
         Receive<StopNewWork>(_ =>
         {
             _acceptingWork = false;
@@ -338,7 +344,9 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             });
             Receive<ForwardActor.StateChanged>(HandleStateChanged);
             Receive<ForwardActor.ToxicsChanged>(HandleToxicsChanged);
+            // Health no longer matters to services that are stopping.
             Receive<HealthCheckActor.HealthChanged>(_ => { });
+            Receive<ForwardActor.ChecksInconclusive>(_ => { });
             Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
             ClusterHandlers();
             // A second StopAll joins the one in progress rather than starting another.
