@@ -37,7 +37,8 @@ public sealed class ClientLoop : IAsyncDisposable
     {
         _exchange = exchange;
         _timeout = timeout;
-        _pacer = Task.Run(() => Pace(period));
+        // A thread of its own: the pace must hold when the pool is busy (2 cores, blocking waits in tests).
+        _pacer = Task.Factory.StartNew(() => Pace(period), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>GET / every <paramref name="period"/>; Ok only for a complete 200 with <see cref="HttpServer.Body"/>.</summary>
@@ -48,6 +49,15 @@ public sealed class ClientLoop : IAsyncDisposable
 
     /// <summary>Connects every <paramref name="period"/> and closes at once, sending nothing: a client that gave up.</summary>
     public static ClientLoop Abandon(int port, TimeSpan period, TimeSpan timeout) => new(token => ConnectAndCloseAsync(port, token), period, timeout);
+
+    /// <summary>One GET / outside any loop, classified like the loop's (Ok only for a complete 200 with <see cref="HttpServer.Body"/>).</summary>
+    public static async Task<(Outcome Outcome, string? Detail)> HttpGetOnceAsync(int port, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { return await HttpGetAsync(port, cts.Token); }
+        catch (OperationCanceledException) { return (Outcome.TimedOut, null); }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { return (Outcome.Failed, e.Message); }
+    }
 
     /// <summary>The loop's clock: stamp test actions with it to compare them with exchanges.</summary>
     public TimeSpan Now => _clock.Elapsed;
@@ -98,35 +108,40 @@ public sealed class ClientLoop : IAsyncDisposable
         await Task.WhenAll(inFlight).WaitAsync(_timeout + TimeSpan.FromSeconds(5));
     }
 
-    private async Task Pace(TimeSpan period)
+    private void Pace(TimeSpan period)
     {
-        using var timer = new PeriodicTimer(period);
-        try
+        var next = Now;
+        while (!_stopStarting.IsCancellationRequested)
         {
-            do Launch();
-            while (await timer.WaitForNextTickAsync(_stopStarting.Token));
+            Launch();
+            next += period;
+            var wait = next - Now;
+            if (wait > TimeSpan.Zero) _stopStarting.Token.WaitHandle.WaitOne(wait);
+            else next = Now; // fell behind (a loaded machine): keep the period, do not burst to catch up
         }
-        catch (OperationCanceledException) { }
     }
 
+    /// <summary>Runs the exchange on the pacer's thread up to its first await, so the connect is issued on time.</summary>
     private void Launch()
     {
         var started = Now;
-        var task = Task.Run(async () =>
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
-            cts.CancelAfter(_timeout);
-            (Outcome outcome, string? detail) result;
-            try { result = await _exchange(cts.Token); }
-            catch (OperationCanceledException) { result = (Outcome.TimedOut, null); }
-            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { result = (Outcome.Failed, e.Message); }
-            Record(new Exchange(started, Now, result.outcome, result.detail));
-        });
+        var task = RunExchange(started);
         lock (_gate)
         {
             _inFlight.RemoveAll(t => t.IsCompleted);
             _inFlight.Add(task);
         }
+    }
+
+    private async Task RunExchange(TimeSpan started)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        cts.CancelAfter(_timeout);
+        (Outcome outcome, string? detail) result;
+        try { result = await _exchange(cts.Token); }
+        catch (OperationCanceledException) { result = (Outcome.TimedOut, null); }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException) { result = (Outcome.Failed, e.Message); }
+        Record(new Exchange(started, Now, result.outcome, result.detail));
     }
 
     private void Record(Exchange exchange)

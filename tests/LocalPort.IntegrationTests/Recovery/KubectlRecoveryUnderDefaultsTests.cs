@@ -28,15 +28,17 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
 
         var pod = KubeLab.WebPod;
         var served = new List<double>();
-        var running = new List<double>();
+        var runningTimes = new List<double>();
         var firstLine = run.StdoutCount;
         int? lastPid = null;
         var next = client.Now;
         for (var number = 1; number <= 8; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: a replacement every 2 s
+            // Between tunnels (a check may have restarted it) the rollout waits, bounded, for a running one.
+            var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }), RecoveryBound);
             var current = run.Latest(Service);
-            Assert.True(current is { IsRunning: true, Pid: not null }, $"{Service} is not running before replacement #{number}: {current?.Raw}. {run.Describe()}");
+            Assert.True(running, $"{Service} is not running before replacement #{number}: {current?.Raw}. {run.Describe()}");
             var oldPid = current!.Pid!.Value;
             var from = run.StdoutCount;
             var replacedAt = client.Now;
@@ -45,7 +47,7 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
             var goneAt = client.Now;
             next = replacedAt + Spacing;
 
-            var line = await Task.Run(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service } s &&
+            var line = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service } s &&
                 (s.State == "failed" || s.IsRunning && s.Pid is { } pid && pid != oldPid), RecoveryBound, from));
             var back = line is null ? null : StatusLine.TryParse(line);
             var runningAfter = client.Now - replacedAt;
@@ -62,14 +64,14 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
                             $"{RecoveryBound.TotalSeconds:0} s; {so}; client: {client.Summary()}. {run.Describe()}");
 
             served.Add((answer.Value - replacedAt).TotalMilliseconds);
-            running.Add(runningAfter.TotalMilliseconds);
+            runningTimes.Add(runningAfter.TotalMilliseconds);
             Output.WriteLine($"pod {pod} replaced by {replacement} (#{number}): kubectl {oldPid} -> {back.Pid} running after {runningAfter.TotalMilliseconds:0} ms, " +
                              $"served again after {served[^1]:0} ms (restarts={back.Restarts})");
             pod = replacement;
             lastPid = back.Pid;
             if (client.Now > next) next = client.Now;
         }
-        var healthy = await Task.Run(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
+        var healthy = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
             s.Pid == lastPid, TimeSpan.FromSeconds(5), firstLine));
         await client.StopAsync();
 
@@ -77,7 +79,7 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
         var worst = served.Max();
         var end = run.Latest(Service)!;
         Output.WriteLine($"8 pod replacements, replace -> served again (ms): {Figures.Milliseconds(served)}; median {median:0} ms, max {worst:0} ms");
-        Output.WriteLine($"replace -> new kubectl running (ms): {Figures.Milliseconds(running)}");
+        Output.WriteLine($"replace -> new kubectl running (ms): {Figures.Milliseconds(runningTimes)}");
         Output.WriteLine($"client every {ClientPeriod.TotalMilliseconds:0} ms: {client.Summary()}");
         Output.WriteLine($"end: {end.Raw}");
 

@@ -41,15 +41,17 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
     /// <summary>The next status line of the service at or after <paramref name="from"/> that is running another pid, or says failed.</summary>
     private static async Task<StatusLine?> NextRunningOrFailed(LocalPortProcess run, int oldPid, int from, TimeSpan bound)
     {
-        var line = await Task.Run(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service } s &&
+        var line = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service } s &&
             (s.State == "failed" || s.IsRunning && s.Pid is { } pid && pid != oldPid), bound, from));
         return line is null ? null : StatusLine.TryParse(line);
     }
 
-    private static int RunningSsh(LocalPortProcess run)
+    /// <summary>The pid of the running ssh, waiting (bounded) for the service to be running if it is between tunnels.</summary>
+    private static async Task<int> RunningSsh(LocalPortProcess run)
     {
+        var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }), RecoveryBound);
         var current = run.Latest(Service);
-        Assert.True(current is { IsRunning: true, Pid: not null }, $"{Service} is not running with a pid: {current?.Raw}. {run.Describe()}");
+        Assert.True(running, $"{Service} is not running with a pid after {RecoveryBound.TotalSeconds:0} s: {current?.Raw}. {run.Describe()}");
         var pid = current!.Pid!.Value;
         Assert.True(Native.Command(pid) == "ssh", $"pid {pid} of {Service} is {Native.Command(pid) ?? "gone"}, not ssh");
         return pid;
@@ -67,7 +69,7 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         for (var number = 1; number <= kills; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: kills 2 s apart
-            var pid = RunningSsh(run);
+            var pid = await RunningSsh(run);
             var from = run.StdoutCount;
             var killedAt = client.Now;
             Assert.True(Native.Signal(pid, Native.SIGKILL), $"could not kill ssh {pid}");
@@ -108,7 +110,7 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         var from = run.StdoutCount;
         var recoveries = await KillRepeatedly(run, client, kills: 8);
         var last = recoveries[^1];
-        var healthy = await Task.Run(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
+        var healthy = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
             s.Pid == last.NewPid, TimeSpan.FromSeconds(5), from));
         await client.StopAsync();
 
@@ -141,11 +143,11 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         await using var client = ClientLoop.Http(port, ClientPeriod, ExchangeTimeout);
         var last = (await KillRepeatedly(run, client, kills: 8))[^1];
         // The check must have seen the last tunnel healthy, as after any ordinary recovery, before it hangs.
-        var settled = await Task.Run(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
+        var settled = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service, IsRunning: true, Healthy: true } s &&
             s.Pid == last.NewPid, TimeSpan.FromSeconds(5)));
         Assert.True(settled is not null, $"the tunnel after the 8th kill was not reported healthy within 5 s. {run.Describe()}");
 
-        var pid = RunningSsh(run);
+        var pid = await RunningSsh(run);
         var from = run.StdoutCount;
         var stoppedAt = client.Now;
         Assert.True(_stopped.StopChild(pid), $"could not SIGSTOP ssh {pid}");
@@ -182,10 +184,10 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         for (var number = 1; number <= 3; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: restarts 2 s apart
-            var pid = RunningSsh(run);
+            var pid = await RunningSsh(run);
             var from = run.StdoutCount;
             var requestedAt = client.Now;
-            var result = await Task.Run(() => Invoke("restart", Service));
+            var result = await Blocking.Wait(() => Invoke("restart", Service));
             var answeredAt = client.Now;
             Assert.True(result.ExitCode == 0, $"localport restart {Service}: exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
             Assert.Contains($"{Service}: restart requested", result.Stdout);
@@ -224,12 +226,12 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         var hold = TimeSpan.FromSeconds(3);
         var (run, port, upstream) = await StartWeb();
         var sshd = SshServerProcess.ListenerPid(ssh);
-        var pid = RunningSsh(run);
+        var pid = await RunningSsh(run);
         var from = run.StdoutCount;
         await using var storm = ClientLoop.Abandon(port, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2));
         TimeSpan killedAt, ready, answered;
         StatusLine? back;
-        string? body;
+        (Outcome Outcome, string? Detail) live;
         long dialledBefore, dialledByAnswer;
         try
         {
@@ -241,7 +243,8 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
             _stopped.Resume(sshd);
             back = await NextRunningOrFailed(run, pid, from, RecoveryBound);
             ready = storm.Now;
-            (body, answered) = await Task.Run(async () => (await Traffic.TryHttpGetAsync(port, TimeSpan.FromSeconds(5)), storm.Now));
+            live = await ClientLoop.HttpGetOnceAsync(port, TimeSpan.FromSeconds(5));
+            answered = storm.Now;
             dialledByAnswer = upstream.Accepted - dialledBefore;
         }
         finally
@@ -255,13 +258,14 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         Output.WriteLine($"ssh {pid} killed with sshd {sshd} stopped for {hold.TotalSeconds:0} s: {(back is null ? "no status line" : back.Raw)}");
         Output.WriteLine($"abandoned connections while the tunnel was down: {abandoned} over {(ready - killedAt).TotalMilliseconds:0} ms " +
                          $"(storm every 10 ms: {storm.Summary()})");
-        Output.WriteLine($"first live request after ready: {(body == HttpServer.Body ? "answered" : "NOT answered")} in {latency.TotalMilliseconds:0} ms");
+        Output.WriteLine($"first live request after ready: {live.Outcome}{(live.Detail is null ? "" : $" ({live.Detail})")} after {latency.TotalMilliseconds:0} ms");
         Output.WriteLine($"connections that reached the upstream from the kill to that answer: {dialledByAnswer} " +
                          $"(abandoned ones dialled through the new tunnel, plus the live request and any check)");
 
         Assert.True(back is { IsRunning: true }, $"no new ssh running within {RecoveryBound.TotalSeconds:0} s of sshd's return: {back?.Raw}. {run.Describe()}");
         Assert.True(abandoned >= 100, $"only {abandoned} abandoned connections queued; the scenario needs hundreds");
-        Assert.True(body == HttpServer.Body, $"the live request got no answer within 5 s. {run.Describe()}");
+        Assert.True(live.Outcome == Outcome.Ok,
+            $"the live request ended {live.Outcome} after {latency.TotalMilliseconds:0} ms instead of a full answer. {run.Describe()}");
         Assert.True(latency < TimeSpan.FromMilliseconds(100),
             $"the first live request took {latency.TotalMilliseconds:0} ms after the tunnel was ready, behind {abandoned} abandoned connections");
     }
