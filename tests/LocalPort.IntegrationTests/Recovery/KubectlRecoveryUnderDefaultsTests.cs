@@ -31,12 +31,14 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
         var runningTimes = new List<double>();
         var firstLine = run.StdoutCount;
         int? lastPid = null;
+        var deadline = new Deadline(TimeSpan.FromSeconds(45), "8 pod replacements");
         var next = client.Now;
         for (var number = 1; number <= 8; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: a replacement every 2 s
             // Between tunnels (a check may have restarted it) the rollout waits, bounded, for a running one.
-            var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }), RecoveryBound);
+            var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }),
+                deadline.Bound(RecoveryBound));
             var current = run.Latest(Service);
             Assert.True(running, $"{Service} is not running before replacement #{number}: {current?.Raw}. {run.Describe()}");
             var oldPid = current!.Pid!.Value;
@@ -47,21 +49,23 @@ public sealed class KubectlRecoveryUnderDefaultsTests(ITestOutputHelper output) 
             var goneAt = client.Now;
             next = replacedAt + Spacing;
 
+            var bound = deadline.Bound(RecoveryBound);
             var line = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: Service } s &&
-                (s.State == "failed" || s.IsRunning && s.Pid is { } pid && pid != oldPid), RecoveryBound, from));
+                (s.State == "failed" || s.IsRunning && s.Pid is { } pid && pid != oldPid), bound, from));
             var back = line is null ? null : StatusLine.TryParse(line);
             var runningAfter = client.Now - replacedAt;
             var so = $"served again so far (ms): [{Figures.Milliseconds(served)}]";
             if (back is null)
-                Assert.Fail($"replacement #{number} ({pod} -> {replacement}): no new kubectl running within {RecoveryBound.TotalSeconds:0} s; {so}; " +
+                Assert.Fail($"replacement #{number} ({pod} -> {replacement}): no new kubectl running within {bound.TotalSeconds:0.#} s; {so}; " +
                             $"client: {client.Summary()}. {run.Describe()}");
             if (back.State == "failed")
                 Assert.Fail($"replacement #{number} ({pod} -> {replacement}): the service went failed {runningAfter.TotalMilliseconds:0} ms later: {back.Raw}; " +
                             $"{so}; client: {client.Summary()}. {run.Describe()}");
-            var answer = await client.FirstAnswerAfterAsync(goneAt, RecoveryBound);
+            bound = deadline.Bound(RecoveryBound);
+            var answer = await client.FirstAnswerAfterAsync(goneAt, bound);
             if (answer is null)
                 Assert.Fail($"replacement #{number} ({pod} -> {replacement}): kubectl {back.Pid} runs but nothing echoed through the port within " +
-                            $"{RecoveryBound.TotalSeconds:0} s; {so}; client: {client.Summary()}. {run.Describe()}");
+                            $"{bound.TotalSeconds:0.#} s more; {so}; client: {client.Summary()}. {run.Describe()}");
 
             served.Add((answer.Value - replacedAt).TotalMilliseconds);
             runningTimes.Add(runningAfter.TotalMilliseconds);

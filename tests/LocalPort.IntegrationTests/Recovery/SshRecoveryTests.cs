@@ -17,6 +17,8 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
     private static readonly TimeSpan ExchangeTimeout = TimeSpan.FromSeconds(5);
     /// <summary>How long one recovery may take before the test stops waiting and fails (the asserts are much tighter).</summary>
     private static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(10);
+    /// <summary>For a whole series (8 kills take 16 s when each recovers at once), so each test stays well under 90 s.</summary>
+    private static readonly TimeSpan SeriesBudget = TimeSpan.FromSeconds(45);
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(1);
     private const int FailureThreshold = 2;
@@ -47,11 +49,12 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
     }
 
     /// <summary>The pid of the running ssh, waiting (bounded) for the service to be running if it is between tunnels.</summary>
-    private static async Task<int> RunningSsh(LocalPortProcess run)
+    private static async Task<int> RunningSsh(LocalPortProcess run, TimeSpan? bound = null)
     {
-        var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }), RecoveryBound);
+        var wait = bound ?? RecoveryBound;
+        var running = await Poll.UntilAsync(() => Task.FromResult(run.Latest(Service) is { IsRunning: true, Pid: not null }), wait);
         var current = run.Latest(Service);
-        Assert.True(running, $"{Service} is not running with a pid after {RecoveryBound.TotalSeconds:0} s: {current?.Raw}. {run.Describe()}");
+        Assert.True(running, $"{Service} is not running with a pid after {wait.TotalSeconds:0.#} s: {current?.Raw}. {run.Describe()}");
         var pid = current!.Pid!.Value;
         Assert.True(Native.Command(pid) == "ssh", $"pid {pid} of {Service} is {Native.Command(pid) ?? "gone"}, not ssh");
         return pid;
@@ -65,27 +68,30 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
     private async Task<List<Recovery>> KillRepeatedly(LocalPortProcess run, ClientLoop client, int kills)
     {
         var recoveries = new List<Recovery>();
+        var deadline = new Deadline(SeriesBudget, $"{kills} kills");
         var next = client.Now;
         for (var number = 1; number <= kills; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: kills 2 s apart
-            var pid = await RunningSsh(run);
+            var pid = await RunningSsh(run, deadline.Bound(RecoveryBound));
             var from = run.StdoutCount;
             var killedAt = client.Now;
             Assert.True(Native.Signal(pid, Native.SIGKILL), $"could not kill ssh {pid}");
             next = killedAt + Spacing;
 
-            var back = await NextRunningOrFailed(run, pid, from, RecoveryBound);
+            var bound = deadline.Bound(RecoveryBound);
+            var back = await NextRunningOrFailed(run, pid, from, bound);
             var running = client.Now - killedAt;
             var so = $"recoveries so far (ms, kill -> first answer): [{Figures.Milliseconds(recoveries.Select(r => r.Served.TotalMilliseconds))}]";
             if (back is null)
-                Assert.Fail($"kill -9 #{number} of ssh {pid}: no new ssh running within {RecoveryBound.TotalSeconds:0} s; {so}; client: {client.Summary()}. {run.Describe()}");
+                Assert.Fail($"kill -9 #{number} of ssh {pid}: no new ssh running within {bound.TotalSeconds:0.#} s; {so}; client: {client.Summary()}. {run.Describe()}");
             if (back.State == "failed")
                 Assert.Fail($"kill -9 #{number} of ssh {pid}: the service went failed {running.TotalMilliseconds:0} ms later: {back.Raw}; {so}; " +
                             $"client: {client.Summary()}. {run.Describe()}");
-            var served = await client.FirstAnswerAfterAsync(killedAt, RecoveryBound);
+            bound = deadline.Bound(RecoveryBound);
+            var served = await client.FirstAnswerAfterAsync(killedAt, bound);
             if (served is null)
-                Assert.Fail($"kill -9 #{number} of ssh {pid}: ssh {back.Pid} runs but no HTTP answer through the port within {RecoveryBound.TotalSeconds:0} s; " +
+                Assert.Fail($"kill -9 #{number} of ssh {pid}: ssh {back.Pid} runs but no HTTP answer through the port within {bound.TotalSeconds:0.#} s more; " +
                             $"{so}; client: {client.Summary()}. {run.Describe()}");
 
             var recovery = new Recovery(number, pid, back.Pid!.Value, back.Restarts, running, served.Value - killedAt);
@@ -181,20 +187,21 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         await using var client = ClientLoop.Http(port, ClientPeriod, ExchangeTimeout);
         var next = client.Now + TimeSpan.FromMilliseconds(500); // some traffic before the first restart
         var restartTimes = new List<TimeSpan>();
+        var deadline = new Deadline(SeriesBudget, "3 restarts");
         for (var number = 1; number <= 3; number++)
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: restarts 2 s apart
-            var pid = await RunningSsh(run);
+            var pid = await RunningSsh(run, deadline.Bound(RecoveryBound));
             var from = run.StdoutCount;
             var requestedAt = client.Now;
             var result = await Blocking.Wait(() => Invoke("restart", Service));
             var answeredAt = client.Now;
             Assert.True(result.ExitCode == 0, $"localport restart {Service}: exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
             Assert.Contains($"{Service}: restart requested", result.Stdout);
-            var back = await NextRunningOrFailed(run, pid, from, RecoveryBound);
-            Assert.True(back is { IsRunning: true }, $"restart #{number}: no new ssh running within {RecoveryBound.TotalSeconds:0} s: {back?.Raw}. {run.Describe()}");
+            var back = await NextRunningOrFailed(run, pid, from, deadline.Bound(RecoveryBound));
+            Assert.True(back is { IsRunning: true }, $"restart #{number}: no new ssh running: {back?.Raw}. {run.Describe()}");
             var running = client.Now - requestedAt;
-            var served = await client.FirstAnswerAfterAsync(answeredAt, RecoveryBound);
+            var served = await client.FirstAnswerAfterAsync(answeredAt, deadline.Bound(RecoveryBound));
             Assert.True(served is not null, $"restart #{number}: no HTTP answer after the restart. {client.Summary()}. {run.Describe()}");
             restartTimes.Add(requestedAt);
             Output.WriteLine($"restart #{number} (CLI {(answeredAt - requestedAt).TotalMilliseconds:0} ms): ssh {pid} -> {back!.Pid} running after " +
