@@ -14,11 +14,12 @@ public sealed record ServiceView(
     int LocalPort,
     int? Pid,
     string? LastError,
-    DateTimeOffset Since)
+    DateTimeOffset Since,
+    DateTimeOffset? NextAttempt = null)
 {
     public static ServiceView From(ServiceStatus s) => new(
         s.Name, s.Technology.ToString().ToLowerInvariant(), JsonNamingPolicy.KebabCaseLower.ConvertName(s.State.ToString()),
-        s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since);
+        s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since, s.NextAttempt);
 }
 
 public sealed record ReloadView(
