@@ -139,21 +139,13 @@ public sealed class SupervisorHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Two requests to ourselves, a status with a query and an unknown path (404), and one exception formatted: the
+    /// Two requests to ourselves, a status with a query and an unknown path (404), then one exception formatted: the
     /// assemblies answering and logging an error need are loaded now (two descriptors each), not the first time, which
     /// may be when relayed connections hold every descriptor left; a failed load there breaks the API for good (a
     /// type initializer that threw) or aborts the process.
     /// </summary>
     private static async Task WarmUpControlApi(string socketPath)
     {
-        try
-        {
-            throw new InvalidOperationException("warm-up");
-        }
-        catch (InvalidOperationException e)
-        {
-            _ = e.ToString();
-        }
         foreach (var path in new[] { "/v1/status?service=", "/v1/warm-up" })
         {
             try
@@ -172,6 +164,14 @@ public sealed class SupervisorHost : IAsyncDisposable
             {
                 // Best effort: an API that cannot answer now will say so when asked.
             }
+        }
+        try
+        {
+            throw new InvalidOperationException("warm-up");
+        }
+        catch (InvalidOperationException e)
+        {
+            _ = e.ToString();
         }
     }
 
