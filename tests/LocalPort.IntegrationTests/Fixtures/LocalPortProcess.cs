@@ -87,10 +87,15 @@ public sealed class LocalPortProcess : IDisposable
     public static Run.Result Invoke(string home, string workingDirectory, params string[] arguments) =>
         Invoke(home, workingDirectory, null, arguments);
 
-    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments) =>
+        Invoke(home, workingDirectory, environment, TimeSpan.FromSeconds(30), arguments);
+
+    /// <param name="bound">How long the command may run (30 s unless it is long by design, like a soak).</param>
+    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan bound,
+        params string[] arguments)
     {
         using var process = Start(home, workingDirectory, environment, arguments);
-        var code = process.WaitForExit(TimeSpan.FromSeconds(30));
+        var code = process.WaitForExit(bound);
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
 

@@ -1,17 +1,16 @@
 namespace LocalPort.IntegrationTests.Fixtures;
 
 /// <summary>
-/// A localport.yaml as a new user writes it: no <c>defaults</c>, no <c>restart_policy</c>, so the shipped
-/// defaults are what is tested. (<see cref="Yaml.File"/> sets quick restarts; recovery tests must not.)
-/// Compose services with <see cref="Yaml.Ssh"/>, <see cref="Yaml.Kubectl"/> and <see cref="Yaml.Tcp"/> without their restartPolicy.
+/// A localport.yaml as a new user writes it: <see cref="Yaml.File"/>, guarded so that no service can slip in a
+/// <c>restart_policy</c> — the recovery tests measure the shipped defaults.
 /// </summary>
 public static class NewUserYaml
 {
     public static string File(params string[] services)
     {
-        var yaml = "version: \"1.0\"\nservices:\n" + string.Join("\n", services) + "\n";
+        var yaml = Yaml.File(services);
         if (yaml.Contains("restart_policy", StringComparison.Ordinal))
-            throw new ArgumentException("a new user's file sets no restart_policy; use Yaml.File for tests that tune it", nameof(services));
+            throw new ArgumentException("a new user's file sets no restart_policy; use Yaml.File for tests that need one", nameof(services));
         return yaml;
     }
 
