@@ -45,7 +45,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         var peerHung = new Samples("ms");
         report.Notes.Add($"Recovery: LocalPort runs one ssh service (`localport run`, ssh -L onto its private Unix socket, relay on local_port) " +
                          $"with an http check through the tunnel every 500 ms (timeout 500 ms, failure_threshold 2) and " +
-                         $"restart_policy initial_delay 200ms, reset_after 1s. Peer: {Setups.AutosshSettings} -L port:127.0.0.1:echo. " +
+                         $"the default restart policy. Peer: {Setups.AutosshSettings} -L port:127.0.0.1:echo. " +
                          $"Both reach the same loopback sshd (ed25519 keys, default cipher). Clock: from kill(2) to the first echo round trip " +
                          $"through local_port that succeeds; an attempt starts every 10 ms (50 ms when hung) and may wait for the tunnel.");
         report.Notes.Add($"Hung tunnel: SIGSTOP the ssh child instead of killing it; autossh gets a {options.HungWindow.TotalSeconds:0} s window " +
@@ -645,7 +645,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
                          "Run it with `./build.sh bench --only 6` (or `--only 1,2,3,4,5,6` for every figure).");
         var lpServices = Services(0, 50, echo);
         var peerServices = Services(0, 50, echo);
-        using var lp = LocalPortRun.Start(options.Launcher, Setups.LocalPortYaml(lpServices, ssh, Setups.SecondCheck, restartPolicy: null));
+        using var lp = LocalPortRun.Start(options.Launcher, Setups.LocalPortYaml(lpServices, ssh, Setups.SecondCheck));
         var lpUp = lp.WaitAllRunning(lpServices.Select(s => s.Name), TimeSpan.FromSeconds(60))
                    && await Client.AllServeAsync(lpServices.Select(s => s.LocalPort).ToList(), TimeSpan.FromSeconds(30));
         if (!lpUp) report.Problems.Add($"memory over time: localport did not run all 50 services: {Tail(lp.Tail)}");

@@ -7,19 +7,11 @@ public static class Setups
 {
     public sealed record Service(string Name, string Technology, int LocalPort, int UpstreamPort);
 
-    /// <summary>A localport.yaml with the given health check and a restart policy that retries at once and
-    /// forgives a failure after 1 s of uptime (so repeated kills measure the first retry each time).</summary>
+    /// <summary>A localport.yaml with the given health check and the default restart policy (what users run).</summary>
     public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck) =>
-        LocalPortYaml(services, ssh, healthCheck, FastRestart);
-
-    public const string FastRestart = "{ max_attempts: 0, initial_delay: 200ms, max_delay: 2s, reset_after: 1s }";
-
-    /// <param name="restartPolicy">null leaves restart_policy out: the product's defaults.</param>
-    public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck, string? restartPolicy) =>
         "version: \"1.0\"\n" +
         "defaults:\n" +
         $"  health_check: {healthCheck}\n" +
-        (restartPolicy is null ? "" : $"  restart_policy: {restartPolicy}\n") +
         "services:\n" +
         string.Concat(services.Select(s => s.Technology == "ssh"
             ? $"""

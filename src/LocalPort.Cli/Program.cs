@@ -10,6 +10,10 @@ using LocalPort.Core.Processes;
 if (Environment.GetEnvironmentVariable(ChildProcess.InlineSocketCompletions) is null)
     Environment.SetEnvironmentVariable(ChildProcess.InlineSocketCompletions, "1");
 
+// Every relayed connection holds two descriptors: allow as many as the hard limit does (CoreCLR already
+// raises the soft limit on glibc Linux and macOS; this covers the rest). The supervisor logs the result.
+FileLimits.RaiseSoftLimit();
+
 var root = new RootCommand("LocalPort keeps your kubectl, ssh and tcp port forwards alive.");
 foreach (var option in GlobalOptions.All) root.Options.Add(option);
 root.Subcommands.Add(RunCommand.Create());

@@ -37,10 +37,6 @@ public sealed class KubectlTests(ITestOutputHelper output) : Scenario(output)
             context: nowhere
             kubeconfig: {kubeconfig}
             kubectl_path: /usr/bin/kubectl
-            """, restartPolicy: """
-            restart_policy:
-              max_attempts: 2
-              initial_delay: 200ms
             """)));
 
         var run = Start("run", "-c", path);

@@ -75,7 +75,6 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
                     UserKnownHostsFile: {ssh.KnownHosts}
                 restart_policy:
                   max_attempts: 1
-                  initial_delay: 100ms
             """));
         var run = Start("run", "-c", path);
         var failed = run.WaitForStatus(s => s.Name == "nowhere" && s.State == "failed", StartTimeout);

@@ -14,6 +14,9 @@ namespace LocalPort.Actors.Forwarding;
 /// </summary>
 public sealed partial class ForwardActor
 {
+    /// <summary>To the parent: this forward's toxics changed by command.</summary>
+    public sealed record ToxicsChanged(string Name, ToxicSet Toxics);
+
     private sealed record ResumeTunnel(ITunnel Tunnel);
     private sealed record PausedTunnel(ITunnel Tunnel, int Pid, DateTimeOffset Until);
 
@@ -72,6 +75,8 @@ public sealed partial class ForwardActor
     {
         _toxics = toxics;
         if (_relay is not null) _relay.Toxics = toxics;
+        // The parent keeps them for a replacement actor, should this one crash.
+        Context.Parent.Tell(new ToxicsChanged(_spec.Name, toxics));
         _log.Info("{0}: chaos: {1}; now {2}", _spec.Name, detail, toxics);
         Sender.Tell(new ChaosApplied(_spec.Name, detail, ChaosStateNow()));
     }

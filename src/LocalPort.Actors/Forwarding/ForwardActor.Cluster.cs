@@ -91,8 +91,6 @@ public sealed partial class ForwardActor
     {
         Receive<ClusterChanged>(m => Remember(m.Reachable, m.Error));
         Receive<ClusterMonitor.Verdict>(m => Remember(m.Reachable, m.Error));
-        Receive<VerdictOverdue>(_ => { });
-        Receive<Wake>(_ => { });
     }
 
     private void Remember(bool reachable, string? error)
@@ -107,7 +105,7 @@ public sealed partial class ForwardActor
         if (_frozen) return;
         _log.Info("{0}: machine woke; retrying now", _spec.Name);
         Timers.Cancel(RetryTimer);
-        _failures = 0;
+        _account.Forgive();
         StartAttempt();
     }
 }

@@ -26,10 +26,11 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     public LocalPortPaths Paths { get; init; } = LocalPortPaths.FromEnvironment();
     /// <summary>Replaces tunnels/probes (tests, chaos); null uses the real ones.</summary>
     public LocalPortRuntime? Runtime { get; init; }
-    /// <summary>Take over SIGINT/SIGTERM/SIGHUP/SIGQUIT. Off by default: a host app keeps its own signals.</summary>
+    /// <summary>
+    /// Take over SIGINT/SIGTERM/SIGHUP/SIGQUIT. Off by default: a host app keeps its own signals. What each signal did
+    /// is published on the EventStream as a <see cref="SignalHandled"/>.
+    /// </summary>
     public bool HandleSignals { get; init; }
-    /// <summary>Sees every signal the bridge handles (the CLI prints progress from it).</summary>
-    public Action<System.Runtime.InteropServices.PosixSignal, int>? OnSignal { get; init; }
 
     public IEnumerable<ServiceSpec> SelectedServices => Config.Services.Where(IsSelected);
 
@@ -76,8 +77,7 @@ public static class LocalPortHostingExtensions
 
             if (options.HandleSignals)
             {
-                var signals = new SignalBridge(system, coordinator, root, runtime.Ledger, configWatcher: watcher);
-                if (options.OnSignal is not null) signals.Received += options.OnSignal;
+                var signals = new SignalBridge(coordinator);
                 system.RegisterOnTermination(signals.Dispose);
             }
         });

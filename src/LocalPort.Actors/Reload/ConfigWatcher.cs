@@ -115,7 +115,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<Terminated>(m => m.ActorRef.Equals(_root), _ =>
         {
             StopWatchingNow();
-            Finish(ReloadResult.Refused("the supervisor has stopped"));
+            Finish(ReloadResult.ShuttingDown());
         });
         Common();
     }
@@ -124,7 +124,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         Receive<ReloadConfig>(_ =>
         {
-            if (!Sender.IsNobody()) Sender.Tell(ReloadResult.Refused("shutting down"));
+            if (!Sender.IsNobody()) Sender.Tell(ReloadResult.ShuttingDown());
         });
         Receive<FileChanged>(_ => { });
         Receive<DebounceElapsed>(_ => { });
@@ -169,7 +169,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         if (_stopped)
         {
-            Finish(ReloadResult.Refused("shutting down"));
+            Finish(ReloadResult.ShuttingDown());
             return;
         }
         if (loaded.Result is not { Ok: true } result)

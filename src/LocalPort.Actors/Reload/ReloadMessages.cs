@@ -1,3 +1,4 @@
+using LocalPort.Actors.Services;
 using LocalPort.Core.Config;
 
 namespace LocalPort.Actors.Reload;
@@ -27,6 +28,12 @@ public sealed record ReloadResult(
     DateTimeOffset At)
 {
     public static ReloadResult Refused(string error) => new(false, [], [], [], [], error, DateTimeOffset.Now);
+
+    /// <summary>Refused because LocalPort is stopping (callers answer 503, not "invalid file").</summary>
+    public static ReloadResult ShuttingDown() => Refused("shutting down") with { Code = RefusalCode.ShuttingDown };
+
+    /// <summary>Why a reload was refused, when it was not the file's fault; null otherwise.</summary>
+    public RefusalCode? Code { get; init; }
 
     /// <summary>True when the reload changed nothing (a method, so serializers leave it out).</summary>
     public bool ChangedNothing() => Added.Count + Removed.Count + Restarted.Count + UpdatedInPlace.Count == 0;

@@ -5,7 +5,10 @@ namespace LocalPort.Actors.Services;
 /// <summary>WaitingForCluster: a kubectl service whose cluster's API does not answer; it reconnects when it does, without counting failures.</summary>
 public enum ServiceState { Disabled, Starting, Running, BackingOff, Failed, Stopping, Stopped, WaitingForCluster }
 
-/// <summary>What one service is doing right now. The root supervisor owns the only copy.</summary>
+/// <summary>
+/// What one service is doing right now. The root supervisor owns the only copy. <see cref="NextAttempt"/> is when a
+/// backing-off or failed service tries again (null when it does not wait).
+/// </summary>
 public sealed record ServiceStatus(
     string Name,
     Technology Technology,
@@ -15,7 +18,8 @@ public sealed record ServiceStatus(
     int Restarts,
     int? Pid,
     string? LastError,
-    DateTimeOffset Since)
+    DateTimeOffset Since,
+    DateTimeOffset? NextAttempt = null)
 {
     public static ServiceStatus Initial(ServiceSpec spec, DateTimeOffset now) => new(
         spec.Name, spec.Technology, spec.LocalPort,
@@ -76,7 +80,14 @@ public sealed record StartService(string Name);
 public sealed record StopService(string Name);
 
 public sealed record CommandAccepted(string Name);
-public sealed record CommandRefused(string Reason);
+
+/// <summary>Why a command was refused, for callers that choose a response by it (never by the text).</summary>
+public enum RefusalCode { ShuttingDown, UnknownService, Busy, Invalid }
+
+public sealed record CommandRefused(string Reason, RefusalCode Code = RefusalCode.Invalid)
+{
+    public static CommandRefused ShuttingDown { get; } = new("LocalPort is shutting down", RefusalCode.ShuttingDown);
+}
 
 /// <summary>
 /// SIGHUP or `daemon reload`: re-read the configuration file. Handled by the ConfigWatcher (which answers

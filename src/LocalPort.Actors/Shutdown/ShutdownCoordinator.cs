@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using LocalPort.Actors.Forwarding;
@@ -13,11 +14,15 @@ namespace LocalPort.Actors.Shutdown;
 /// Each CoordinatedShutdown phase task asks it to run its phase; a phase ends when its work is done or
 /// its timeout fires, and the report names whatever was still pending. Requests for a later phase that
 /// arrive mid-phase are stashed; status queries are answered; new work is refused by the root.
+/// It is also the one owner of signal decisions (<see cref="SignalPolicy"/>): the <see cref="SignalBridge"/> only
+/// tells it <see cref="SignalReceived"/>, and it starts CoordinatedShutdown, escalates, exits or routes the signal.
 /// </summary>
 public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>Asked by a CoordinatedShutdown task; answered with that phase's <see cref="PhaseReport"/>.</summary>
     public sealed record RunPhase(string Phase);
+    /// <summary>A POSIX signal, as the bridge caught it; what it means is decided here.</summary>
+    public sealed record SignalReceived(PosixSignal Signal);
     /// <summary>A second Ctrl-C: go straight to force-cleanup.</summary>
     public sealed class Escalate { public static readonly Escalate Instance = new(); private Escalate() { } }
     /// <summary>Answered with the <see cref="ShutdownReport"/> so far.</summary>
@@ -47,20 +52,34 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private bool _targetsKnown;
     private List<string> _cleaned = [];
     private bool _escalated;
+    /// <summary>A phase is running (between phases <see cref="_current"/> names the last one, already reported).</summary>
+    private bool _inPhase;
+    private readonly SignalPolicy _signals = new();
+    private readonly Action _startShutdown;
+    private readonly Action<int> _exit;
+    private bool _shutdownRequested;
+    private bool _exiting;
 
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
     /// <param name="timeoutOf">The phase's budget (normally the CoordinatedShutdown phase timeout).</param>
     /// <param name="onCompleted">Called once with the final report (thread-safe callers only: it runs on the actor).</param>
-    /// <param name="configWatcher">Told to stop watching in stop-new-work; null when no file is watched.</param>
+    /// <param name="configWatcher">Told to stop watching in stop-new-work, and to reload on SIGHUP; null when no file is watched.</param>
+    /// <param name="startShutdown">What a first SIGINT/SIGTERM starts; null runs CoordinatedShutdown (tests count it instead).</param>
+    /// <param name="exit">How a third SIGINT ends the process; null is <see cref="Environment.Exit"/>.</param>
     public static Props Props(IActorRef root, ResourceLedger ledger, Func<string, TimeSpan> timeoutOf,
-        Func<Task>? flushLogs = null, Action<ShutdownReport>? onCompleted = null, IActorRef? configWatcher = null) =>
-        Akka.Actor.Props.Create(() => new ShutdownCoordinator(root, ledger, timeoutOf, flushLogs, onCompleted, configWatcher));
+        Func<Task>? flushLogs = null, Action<ShutdownReport>? onCompleted = null, IActorRef? configWatcher = null,
+        Action? startShutdown = null, Action<int>? exit = null) =>
+        Akka.Actor.Props.Create(() => new ShutdownCoordinator(root, ledger, timeoutOf, flushLogs, onCompleted, configWatcher, startShutdown, exit));
 
     public ShutdownCoordinator(IActorRef root, ResourceLedger ledger, Func<string, TimeSpan> timeoutOf,
-        Func<Task>? flushLogs, Action<ShutdownReport>? onCompleted, IActorRef? configWatcher)
+        Func<Task>? flushLogs, Action<ShutdownReport>? onCompleted, IActorRef? configWatcher,
+        Action? startShutdown, Action<int>? exit)
     {
+        var system = Context.System;
+        _startShutdown = startShutdown ?? (() => _ = CoordinatedShutdown.Get(system).Run(SignalShutdownReason.Instance));
+        _exit = exit ?? Environment.Exit;
         _onCompleted = onCompleted;
         _root = root;
         _watcher = configWatcher;
@@ -104,6 +123,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             _totalClock.Start();
         }
         _current = index;
+        _inPhase = true;
         _waiters.Add(requester);
         _pending = [];
         _answered = [];
@@ -195,6 +215,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     private void Common()
     {
+        Receive<SignalReceived>(m => HandleSignal(m.Signal));
         Receive<GetReport>(_ => Sender.Tell(BuildReport()));
         // Status queries are still answered while we shut down: the root holds the truth.
         Receive<GetStatus>(m => _root.Forward(m));
@@ -214,6 +235,54 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         _answered.Add(name);
         _cleaned.Add(what);
         if (_targetsKnown && _pending.Remove(name) && _pending.Count == 0) FinishPhase(timedOut: false);
+    }
+
+    private void HandleSignal(PosixSignal signal)
+    {
+        var handled = _signals.Decide(signal, stopping: _shutdownRequested || _current >= 0);
+        _log.Info("{0} (#{1}): {2}", signal, handled.Count, handled.Outcome);
+        Context.System.EventStream.Publish(handled);
+        switch (handled.Outcome)
+        {
+            case SignalOutcome.ShutdownStarted:
+                _shutdownRequested = true;
+                _startShutdown();
+                break;
+            case SignalOutcome.Escalated:
+                EscalateNow();
+                break;
+            case SignalOutcome.ExitingNow:
+                ExitNow();
+                break;
+            case SignalOutcome.ReloadRequested:
+                (_watcher ?? _root).Tell(ReloadConfig.Instance);
+                break;
+            case SignalOutcome.StatusDumped:
+                _root.Tell(DumpStatus.Instance);
+                break;
+        }
+    }
+
+    /// <summary>The third Ctrl-C: no more phases; the children are killed and our files removed off the actor, then we exit.</summary>
+    private void ExitNow()
+    {
+        if (_exiting) return;
+        _exiting = true;
+        _log.Warning("exiting now: killing every child and removing our files");
+        var ledger = _ledger;
+        var exit = _exit;
+        Task.Run(async () =>
+        {
+            try
+            {
+                await ledger.KillAllAsync(TimeSpan.FromMilliseconds(500));
+                ledger.DeleteFiles();
+            }
+            finally
+            {
+                exit(130);
+            }
+        });
     }
 
     private void RunForceCleanup()
@@ -236,13 +305,20 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         if (_current >= 3 || _escalated) return;
         _escalated = true;
         _log.Warning("shutdown escalated: skipping to force-cleanup");
-        if (_current >= 0) FinishPhase(timedOut: false, note: "interrupted: escalated to force-cleanup");
+        if (_current < 0)
+        {
+            // Skipped phases still freeze restarts: force-cleanup's kills must not be restarted as crashes.
+            _root.Tell(StopNewWork.Instance);
+            _watcher?.Tell(StopWatching.Instance);
+        }
+        if (_inPhase) FinishPhase(timedOut: false, note: "interrupted: escalated to force-cleanup");
         StartPhase(3, ActorRefs.Nobody);
     }
 
     private void FinishPhase(bool timedOut, string? note = null)
     {
         Timers.Cancel(PhaseTimer);
+        _inPhase = false;
         var phase = ShutdownPhases.All[_current];
         var report = new PhaseReport(phase, _phaseClock.Elapsed, timedOut, _cleaned.ToList(),
             _pending.Order(StringComparer.Ordinal).ToList(), note ?? (timedOut ? "timed out" : null));

@@ -11,13 +11,14 @@ public sealed partial class LocalPortSupervisor
     {
         if (!_acceptingWork)
         {
-            Sender.Tell(new CommandRefused("LocalPort is shutting down"));
+            Sender.Tell(CommandRefused.ShuttingDown);
             return;
         }
         if (!_services.TryGetValue(command.Service, out var service) || service.Forward is null || service.Leaving)
         {
             var known = string.Join(", ", Started.Select(s => s.Spec.Name).Order(StringComparer.Ordinal));
-            Sender.Tell(new CommandRefused($"no running service named '{command.Service}'{(known.Length == 0 ? "" : $"; running: {known}")}"));
+            Sender.Tell(new CommandRefused($"no running service named '{command.Service}'{(known.Length == 0 ? "" : $"; running: {known}")}",
+                RefusalCode.UnknownService));
             return;
         }
         service.Forward.Forward(command.Action);

@@ -82,7 +82,7 @@ public sealed partial class LocalPortSupervisor
             watched.Monitor.Tell(new ClusterMonitor.ProbeNow("the machine woke"), ActorRefs.NoSender);
         foreach (var service in Started)
         {
-            service.Health!.Tell(HealthCheckActor.CheckNow.Instance);
+            service.Health?.Tell(HealthCheckActor.CheckNow.Instance);
             service.Forward!.Tell(ForwardActor.Wake.Instance);
         }
     }

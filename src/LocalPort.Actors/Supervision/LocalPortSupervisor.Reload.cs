@@ -37,7 +37,7 @@ public sealed partial class LocalPortSupervisor
     {
         if (!_acceptingWork)
         {
-            Sender.Tell(ReloadResult.Refused("shutting down"));
+            Sender.Tell(ReloadResult.ShuttingDown());
             return;
         }
         var reload = _reload = new ReloadInProgress(Sender);
@@ -82,16 +82,24 @@ public sealed partial class LocalPortSupervisor
         _reload!.Updated.Add(spec.Name);
         if (service.Forward is null)
         {
-            Update(ServiceStatus.Initial(spec, DateTimeOffset.Now));
+            // Disabled: nothing runs. Crashed for good: RestartFailed revives it from this spec.
+            if (!spec.Enabled) Update(ServiceStatus.Initial(spec, DateTimeOffset.Now));
             return;
         }
         service.Forward.Tell(new UpdateSpec(spec));
-        service.Health!.Tell(new UpdateSpec(spec));
+        service.Health?.Tell(new UpdateSpec(spec));
     }
 
     /// <summary>A reload is the documented way (besides `restart`) to give a failed service another go.</summary>
     private void RestartFailed()
     {
+        foreach (var crashed in _services.Values.Where(s => s is { Forward: null, Leaving: false, Spec.Enabled: true }
+                                                           && _status[s.Spec.Name].State == ServiceState.Failed).ToList())
+        {
+            Revive(crashed);
+            _reload!.Updated.Remove(crashed.Spec.Name);
+            _reload.Restarted.Add(crashed.Spec.Name);
+        }
         foreach (var service in Started.Where(s => _status[s.Spec.Name].State == ServiceState.Failed).ToList())
         {
             service.Forward!.Tell(ForwardActor.Restart.Instance);
@@ -104,19 +112,18 @@ public sealed partial class LocalPortSupervisor
     private void Leave(string name, ServiceSpec? next)
     {
         var service = _services[name] with { Leaving = true };
-        if (service.Forward is null || service.Health is null)
+        _services[name] = service;
+        // Both are watched since they started; the names are free once both Terminated arrived.
+        foreach (var child in new[] { service.Forward, service.Health }.OfType<IActorRef>()) _reload!.Terminating.Add(child);
+        if (service.Forward is null)
         {
+            // Its forward crashed for good: only a health actor may be left.
+            if (service.Health is { } orphan) Context.Stop(orphan);
             Succeed(name, next);
             return;
         }
-        _services[name] = service;
-        // Watched from here so that no Terminated can slip past; the names are free once both arrived.
-        Context.Watch(service.Forward);
-        Context.Watch(service.Health);
-        _reload!.Terminating.Add(service.Forward);
-        _reload.Terminating.Add(service.Health);
-        _reload.AwaitingStop[service.Forward] = (name, next);
-        service.Health.Tell(HealthCheckActor.ForwardDown.Instance);
+        _reload!.AwaitingStop[service.Forward] = (name, next);
+        service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
         service.Forward.Tell(ForwardActor.Stop.Instance);
     }
 
@@ -128,6 +135,7 @@ public sealed partial class LocalPortSupervisor
         {
             // A forward that died before answering Stop has released its port in PostStop.
             if (_reload!.AwaitingStop.ContainsKey(m.ActorRef)) Departed(m.ActorRef);
+            else if (!_reload.Terminating.Contains(m.ActorRef)) Replace(m.ActorRef);
             _reload.Terminating.Remove(m.ActorRef);
             TryFinishReload();
         });
@@ -150,8 +158,8 @@ public sealed partial class LocalPortSupervisor
         var (name, next) = _reload!.AwaitingStop[forward];
         _reload.AwaitingStop.Remove(forward);
         var service = _services[name];
-        Context.Stop(service.Forward!);
-        Context.Stop(service.Health!);
+        Context.Stop(forward);
+        if (service.Health is { } health) Context.Stop(health);
         Succeed(name, next);
         TryFinishReload();
     }

@@ -5,6 +5,7 @@ using LocalPort.Actors.Health;
 using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Core.Config;
+using Relay = LocalPort.Core.Relay;
 
 namespace LocalPort.Actors.Supervision;
 
@@ -22,7 +23,15 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     {
         /// <summary>Being stopped by a reload: no phase command, restart or health verdict reaches it.</summary>
         public bool Leaving { get; init; }
+        /// <summary>Toxics set by command, handed to a replacement forward if this one crashes.</summary>
+        public Relay.Toxics.ToxicSet? Toxics { get; init; }
+        /// <summary>When its actors crashed lately (for the restart intensity), most recent last.</summary>
+        public IReadOnlyList<DateTimeOffset> Crashes { get; init; } = [];
     }
+
+    /// <summary>More crashes than this within <see cref="CrashPeriod"/> and the service is failed instead of restarted.</summary>
+    private const int MaxCrashes = 10;
+    private static readonly TimeSpan CrashPeriod = TimeSpan.FromMinutes(1);
 
     private readonly LocalPortRuntime _runtime;
     private readonly Func<ServiceSpec, bool> _selection;
@@ -55,9 +64,34 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Running();
     }
 
-    protected override SupervisorStrategy SupervisorStrategy() =>
-        // A crashing child is restarted alone: one failing service never disturbs another.
-        new OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), Decider.From(Directive.Restart));
+    /// <summary>The last exception of each child that crashed, until its Terminated is handled.</summary>
+    private readonly Dictionary<IActorRef, Exception> _crashReasons = [];
+
+    protected override SupervisorStrategy SupervisorStrategy() => new ServiceChildStrategy(_crashReasons);
+
+    /// <summary>
+    /// A crashing forward or health actor is stopped and, on its Terminated, replaced by the root from the current
+    /// spec (never the start-up one its Props captured); other children (cluster monitors, the sleep watcher) are
+    /// restarted in place. One failing service never disturbs another.
+    /// </summary>
+    private sealed class ServiceChildStrategy(Dictionary<IActorRef, Exception> reasons)
+        : OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), Akka.Actor.Decider.From(Directive.Restart))
+    {
+        private static bool IsServiceChild(IActorRef child) => child.Path.Name.StartsWith("forward-", StringComparison.Ordinal)
+                                                             || child.Path.Name.StartsWith("health-", StringComparison.Ordinal);
+
+        public override void ProcessFailure(IActorContext context, bool restart, IActorRef child, Exception cause,
+            Akka.Actor.Internal.ChildRestartStats stats, IReadOnlyCollection<Akka.Actor.Internal.ChildRestartStats> children)
+        {
+            if (!IsServiceChild(child))
+            {
+                base.ProcessFailure(context, restart, child, cause, stats, children);
+                return;
+            }
+            reasons[child] = cause;
+            context.Stop(child);
+        }
+    }
 
     protected override void PreStart()
     {
@@ -68,19 +102,63 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
 
     private void StartService(ServiceSpec spec)
     {
-        var forward = Context.ActorOf(ForwardActor.Props(spec, _runtime, WatchCluster(spec)), $"forward-{spec.Name}");
-        var health = Context.ActorOf(HealthCheckActor.Props(spec, _runtime.Probes(spec), _runtime.Probes), $"health-{spec.Name}");
+        var forward = StartForward(spec, null);
+        var health = StartHealth(spec);
         _services[spec.Name] = new Service(spec, forward, health);
     }
+
+    private IActorRef StartForward(ServiceSpec spec, ForwardActor.Memory? memory) =>
+        Context.Watch(Context.ActorOf(ForwardActor.Props(spec, _runtime, WatchCluster(spec), memory), $"forward-{spec.Name}"));
+
+    private IActorRef StartHealth(ServiceSpec spec) =>
+        Context.Watch(Context.ActorOf(HealthCheckActor.Props(spec, _runtime.Probes(spec), _runtime.Probes), $"health-{spec.Name}"));
 
     private void Running()
     {
         Receive<ApplyConfig>(BeginReload);
         Receive<StopAll>(_ => BeginStopAll(Sender));
-        // Answers and deaths of services that already left.
+        // Answers of services that already left.
         Receive<ForwardActor.Stopped>(_ => { });
-        Receive<Terminated>(_ => { });
+        Receive<Terminated>(m => Replace(m.ActorRef));
         Common();
+    }
+
+    /// <summary>
+    /// A child of a running service died (it crashed): replace it from the current spec, with the forward's restarts
+    /// and toxics, unless it crashed too often lately; then the service shows failed with the reason.
+    /// </summary>
+    private void Replace(IActorRef dead)
+    {
+        _crashReasons.Remove(dead, out var reason);
+        var service = _services.Values.FirstOrDefault(s => !s.Leaving && (dead.Equals(s.Forward) || dead.Equals(s.Health)));
+        if (service is null) return;
+        var name = service.Spec.Name;
+        var isForward = dead.Equals(service.Forward);
+        var why = $"{(isForward ? "forward" : "health check")} actor crashed: {reason?.GetType().Name}: {reason?.Message ?? "stopped"}";
+        var now = DateTimeOffset.Now;
+        var crashes = service.Crashes.Where(t => now - t < CrashPeriod).Append(now).ToList();
+        service = service with { Crashes = crashes };
+        if (crashes.Count > MaxCrashes || !_acceptingWork)
+        {
+            _log.Error("{0}: {1}; {2}", name, why, _acceptingWork ? $"crashed {crashes.Count} times within {Durations.Format(CrashPeriod)}: not restarted" : "not restarted during shutdown");
+            if (isForward) Update(_status[name] with { State = _acceptingWork ? ServiceState.Failed : ServiceState.Stopped, Pid = null, LastError = why, Healthy = null, NextAttempt = null });
+            _services[name] = isForward ? service with { Forward = null } : service with { Health = null };
+            if (isForward && service.Health is { } health) health.Tell(HealthCheckActor.ForwardDown.Instance);
+            return;
+        }
+        _log.Warning("{0}: {1}; restarting it with the current settings", name, why);
+        if (isForward)
+        {
+            service = service with { Forward = StartForward(service.Spec, new ForwardActor.Memory(_status[name].Restarts, service.Toxics)) };
+            service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
+        }
+        else
+        {
+            service = service with { Health = StartHealth(service.Spec) };
+            // Checks resume at once when the forward is up; otherwise its next Running says so.
+            if (_status[name].State == ServiceState.Running) service.Health.Tell(HealthCheckActor.ForwardUp.Instance);
+        }
+        _services[name] = service;
     }
 
     /// <summary>Handlers shared by Running and Reloading.</summary>
@@ -89,11 +167,18 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Receive<ForwardActor.StateChanged>(HandleStateChanged);
         Receive<HealthCheckActor.HealthChanged>(HandleHealthChanged);
         Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
+        Receive<ForwardActor.ToxicsChanged>(HandleToxicsChanged);
+        // The forward kept its tunnel: the health actor starts judging afresh (its failures were ours, not the tunnel's).
+        Receive<ForwardActor.ChecksInconclusive>(m =>
+        {
+            if (_services.TryGetValue(m.Name, out var service) && Sender.Equals(service.Forward))
+                service.Health?.Tell(HealthCheckActor.ForwardUp.Instance);
+        });
         Receive<StopNewWork>(_ =>
         {
             _acceptingWork = false;
             StopWatchingClusters();
-            foreach (var service in Started) service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+            foreach (var service in Started) service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
             SendToAll(ForwardActor.Freeze.Instance);
         });
         Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
@@ -106,20 +191,37 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         }));
         Receive<StopService>(m => HandleCommand(m.Name, (service, _) =>
         {
-            service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+            service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
             service.Forward!.Tell(ForwardActor.Stop.Instance);
         }));
         // With a watched file, SIGHUP goes to the ConfigWatcher; reaching the root means there is none.
         Receive<ReloadConfig>(_ => _log.Warning("reload requested, but this supervisor was started without a watched configuration file; restart it to apply changes"));
-        Receive<DumpStatus>(_ =>
-        {
-            foreach (var s in Snapshot().Services)
-                _log.Info("status {0}", $"{s.Name}: {s.State} healthy={s.Healthy?.ToString() ?? "-"} pid={s.Pid?.ToString() ?? "-"} " +
-                                         $"restarts={s.Restarts} port={s.LocalPort} error={s.LastError ?? "-"}");
-        });
+        Receive<DumpStatus>(_ => LogStatus());
+    }
+
+    private void LogStatus()
+    {
+        foreach (var s in Snapshot().Services)
+            _log.Info("status {0}", $"{s.Name}: {s.State} healthy={s.Healthy?.ToString() ?? "-"} pid={s.Pid?.ToString() ?? "-"} " +
+                                     $"restarts={s.Restarts} port={s.LocalPort} error={s.LastError ?? "-"}");
     }
 
     private IEnumerable<Service> Started => _services.Values.Where(s => s is { Forward: not null, Leaving: false });
+
+    /// <summary>New actors for a service whose forward crashed for good (restart by hand or a reload).</summary>
+    private Service Revive(Service service)
+    {
+        var memory = new ForwardActor.Memory(_status[service.Spec.Name].Restarts, service.Toxics);
+        var revived = service with { Forward = StartForward(service.Spec, memory), Health = service.Health ?? StartHealth(service.Spec), Crashes = [] };
+        _services[service.Spec.Name] = revived;
+        return revived;
+    }
+
+    private void HandleToxicsChanged(ForwardActor.ToxicsChanged changed)
+    {
+        if (_services.TryGetValue(changed.Name, out var service) && Sender.Equals(service.Forward))
+            _services[changed.Name] = service with { Toxics = changed.Toxics };
+    }
 
     /// <summary>Passes a phase command to every forward; their answers go straight to the asker.</summary>
     private void SendToAll(object command)
@@ -134,14 +236,16 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     {
         if (!_acceptingWork)
         {
-            Sender.Tell(new CommandRefused("LocalPort is shutting down"));
+            Sender.Tell(CommandRefused.ShuttingDown);
             return;
         }
-        if (!_services.TryGetValue(name, out var service) || service.Forward is null || service.Leaving)
+        if (!_services.TryGetValue(name, out var service) || service.Leaving || !service.Spec.Enabled)
         {
-            Sender.Tell(new CommandRefused($"no running service named '{name}'"));
+            Sender.Tell(new CommandRefused($"no running service named '{name}'", RefusalCode.UnknownService));
             return;
         }
+        // A service whose actors crashed too often gets new ones: a command by hand is a fresh start.
+        if (service.Forward is null) service = Revive(service);
         apply(service, _status[name]);
         Sender.Tell(new CommandAccepted(name));
     }
@@ -162,6 +266,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             LastError = changed.LastError,
             Healthy = healthy,
             Since = previous.State == changed.State ? previous.Since : DateTimeOffset.Now,
+            NextAttempt = changed.NextAttempt,
         });
         if (service.Leaving) return;
         service.Health?.Tell(changed.State == ServiceState.Running
@@ -175,7 +280,10 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             || !_status.TryGetValue(changed.Name, out var previous) || previous.State != ServiceState.Running) return;
         Update(previous with { Healthy = changed.Healthy, LastError = changed.Healthy ? previous.LastError : changed.Error });
         if (changed.Healthy)
+        {
             _log.Info("{0}: healthy", changed.Name);
+            service.Forward?.Tell(ForwardActor.Proven.Instance);
+        }
         else
             service.Forward?.Tell(new ForwardActor.Unhealthy(changed.Error ?? "health check failed"));
     }
@@ -210,7 +318,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
                 foreach (var service in groups.Dequeue())
                 {
                     pending.Add(service.Spec.Name);
-                    service.Health!.Tell(HealthCheckActor.ForwardDown.Instance);
+                    service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
                     service.Forward!.Tell(_acceptingWork ? ForwardActor.Stop.Instance : ForwardActor.Stop.ForShutdown);
                 }
             }
@@ -219,22 +327,41 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             Become(Running);
         }
 
+        void Departed(string name)
+        {
+            pending.Remove(name);
+            StopNextGroup();
+        }
+
         Become(() =>
         {
-            Receive<ForwardActor.Stopped>(m =>
+            Receive<ForwardActor.Stopped>(m => Departed(m.Name));
+            // A forward that died instead of answering has released its port and tunnel in PostStop.
+            Receive<Terminated>(m =>
             {
-                pending.Remove(m.Name);
-                StopNextGroup();
+                _crashReasons.Remove(m.ActorRef);
+                if (_services.Values.FirstOrDefault(s => m.ActorRef.Equals(s.Forward)) is { } service) Departed(service.Spec.Name);
             });
             Receive<ForwardActor.StateChanged>(HandleStateChanged);
+            Receive<ForwardActor.ToxicsChanged>(HandleToxicsChanged);
+            // Health no longer matters to services that are stopping.
             Receive<HealthCheckActor.HealthChanged>(_ => { });
+            Receive<ForwardActor.ChecksInconclusive>(_ => { });
             Receive<GetStatus>(_ => Sender.Tell(Snapshot()));
             ClusterHandlers();
             // A second StopAll joins the one in progress rather than starting another.
             Receive<StopAll>(_ => waiters.Add(Sender));
-            Receive<RestartService>(_ => Sender.Tell(new CommandRefused("services are stopping")));
-            Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.Refused("shutting down")));
-            Receive<Terminated>(_ => { });
+            // Every request gets an answer, with the reason it cannot be done now.
+            var refusal = _acceptingWork ? new CommandRefused("services are stopping", RefusalCode.Busy) : CommandRefused.ShuttingDown;
+            Receive<RestartService>(_ => Sender.Tell(refusal));
+            Receive<StartService>(_ => Sender.Tell(refusal));
+            Receive<StopService>(_ => Sender.Tell(refusal));
+            Receive<Chaos.ChaosCommand>(_ => Sender.Tell(refusal));
+            Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.ShuttingDown()));
+            Receive<ReloadConfig>(_ => _log.Info("reload ignored: services are stopping"));
+            Receive<DumpStatus>(_ => LogStatus());
+            Receive<StopNewWork>(_ => Sender.Tell(new PhaseTargets([])));
+            Receive<DrainConnections>(_ => Sender.Tell(new PhaseTargets([])));
         });
         StopNextGroup();
     }

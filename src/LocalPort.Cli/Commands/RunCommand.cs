@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using LocalPort.Actors.Hosting;
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Running;
@@ -40,17 +39,6 @@ public static class RunCommand
         if (config is null) return ExitCodes.UsageOrConfig;
         return await RunAsync(parse, config, parse.GetValue(ServicesArgument) ?? [], parse.GetValue(TagOption) ?? []);
     }
-
-    private static string Describe(PosixSignal signal, int count) => (signal, count) switch
-    {
-        (PosixSignal.SIGINT, 1) or (PosixSignal.SIGTERM, 1) => $"{signal}: stopping every service… (Ctrl-C again to skip to force-cleanup)",
-        (PosixSignal.SIGINT, 2) => "SIGINT again: skipping to force-cleanup (once more exits at once)",
-        (PosixSignal.SIGINT, _) => "SIGINT a third time: killing everything and exiting now",
-        (PosixSignal.SIGTERM, _) => "SIGTERM: already stopping",
-        (PosixSignal.SIGHUP, _) => "SIGHUP: reload requested",
-        (PosixSignal.SIGQUIT, _) => "SIGQUIT: status written to the log",
-        _ => signal.ToString(),
-    };
 
     /// <summary>Picks the services, refusing unknown names; disabled services never start.</summary>
     public static IReadOnlyList<string>? Select(LocalPortConfig config, IReadOnlyCollection<string> names, IReadOnlyCollection<string> tags, TextWriter error)
@@ -103,7 +91,6 @@ public static class RunCommand
 
         var liveEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var progress = new GatedWriter(Console.Error, interactive ? liveEnded.Task : Task.CompletedTask);
-        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         SupervisorHost host;
         try
         {
@@ -112,11 +99,6 @@ public static class RunCommand
                 ConfigPath = config.SourcePath,
                 ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
                 ConsoleLevel = level,
-                OnSignal = (signal, count) =>
-                {
-                    if (signal is PosixSignal.SIGINT or PosixSignal.SIGTERM) signalled.TrySetResult();
-                    progress.WriteLine(Describe(signal, count));
-                },
             });
         }
         catch (AlreadyRunningException e)
@@ -134,7 +116,7 @@ public static class RunCommand
                 ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
                     ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
             });
-            await LiveStatus.LiveTableAsync(host.System, host.Root, console, Task.WhenAny(signalled.Task, host.ShutdownStarted));
+            await LiveStatus.LiveTableAsync(host.System, host.Root, console, host.ShutdownStarted);
             liveEnded.TrySetResult();
         }
         else

@@ -205,7 +205,8 @@ public static class ServiceCommands
     public static string Line(ServiceView s) =>
         $"{s.Name,-20} {s.State,-11} {(s.Healthy switch { true => "healthy", false => "unhealthy", _ => "-" }),-9} " +
         $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"");
+        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
+        (s.NextAttempt is { } next ? $" next_try={next.ToLocalTime():HH:mm:ss}" : "");
 
     private static Table Table(IEnumerable<ServiceView> services)
     {
@@ -213,7 +214,8 @@ public static class ServiceCommands
         foreach (var s in services.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             var colour = s.State switch { "running" => "green", "failed" => "red", "backing-off" or "waiting-for-cluster" => "yellow", "stopped" or "disabled" => "grey", _ => "blue" };
-            table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]",
+            var next = s.NextAttempt is { } at ? $" [grey](next try {at.ToLocalTime():HH:mm:ss})[/]" : "";
+            table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]{next}",
                 s.Healthy switch { true => "[green]healthy[/]", false => "[red]unhealthy[/]", _ => "[grey]-[/]" },
                 s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
         }

@@ -14,11 +14,12 @@ public sealed record ServiceView(
     int LocalPort,
     int? Pid,
     string? LastError,
-    DateTimeOffset Since)
+    DateTimeOffset Since,
+    DateTimeOffset? NextAttempt = null)
 {
     public static ServiceView From(ServiceStatus s) => new(
         s.Name, s.Technology.ToString().ToLowerInvariant(), JsonNamingPolicy.KebabCaseLower.ConvertName(s.State.ToString()),
-        s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since);
+        s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since, s.NextAttempt);
 }
 
 public sealed record ReloadView(
@@ -28,12 +29,16 @@ public sealed record ReloadView(
     IReadOnlyList<string>? Added = null,
     IReadOnlyList<string>? Removed = null,
     IReadOnlyList<string>? Restarted = null,
-    IReadOnlyList<string>? UpdatedInPlace = null);
+    IReadOnlyList<string>? UpdatedInPlace = null)
+{
+    /// <summary>Refused because LocalPort is stopping: the API answers 503 (not part of the JSON).</summary>
+    [JsonIgnore] public bool ShuttingDown { get; init; }
+}
 
 public static class ReloadViews
 {
     public static ReloadView From(LocalPort.Actors.Reload.ReloadResult r) =>
-        new(r.Ok, r.Error, r.At, r.Added, r.Removed, r.Restarted, r.UpdatedInPlace);
+        new(r.Ok, r.Error, r.At, r.Added, r.Removed, r.Restarted, r.UpdatedInPlace) { ShuttingDown = r.Code == RefusalCode.ShuttingDown };
 }
 
 public sealed record StatusView(

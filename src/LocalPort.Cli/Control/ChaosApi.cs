@@ -91,14 +91,7 @@ public static class ChaosApi
 
     private static async Task<object> Ask(ControlContext context, string service, ChaosAction action)
     {
-        try
-        {
-            return await context.Root.Ask<object>(new ChaosCommand(service, action), AskTimeout);
-        }
-        catch (AskTimeoutException)
-        {
-            return new CommandRefused($"{service} did not answer within {AskTimeout.TotalSeconds:0}s");
-        }
+        return await context.Root.Ask<object>(new ChaosCommand(service, action), AskTimeout);
     }
 
     private static IResult Reply(object reply, int applied = StatusCodes.Status200OK, int rejected = StatusCodes.Status409Conflict) => reply switch
@@ -107,10 +100,7 @@ public static class ChaosApi
         ChaosApplied ok => Json(View(ok), applied),
         ChaosNotApplicable no => Json(new ChaosResultView(no.Service, "not-applicable", no.Reason, null), StatusCodes.Status422UnprocessableEntity),
         ChaosRejected bad => Json(new ErrorView(bad.Reason), rejected),
-        CommandRefused refused => Json(new ErrorView(refused.Reason),
-            refused.Reason.StartsWith("no running service", StringComparison.Ordinal) ? StatusCodes.Status404NotFound
-            : refused.Reason.Contains("did not answer", StringComparison.Ordinal) ? StatusCodes.Status504GatewayTimeout
-            : StatusCodes.Status409Conflict),
+        CommandRefused refused => ControlApi.Refused(refused),
         _ => Json(new ErrorView("unexpected reply"), StatusCodes.Status500InternalServerError),
     };
 

@@ -32,6 +32,21 @@ public static class ControlApi
 
     public static void Map(WebApplication app, ControlContext context)
     {
+        // An actor that does not answer in time is a gateway timeout, never a 500.
+        app.Use(async (http, next) =>
+        {
+            try
+            {
+                await next(http);
+            }
+            catch (AskTimeoutException) when (!http.Response.HasStarted)
+            {
+                http.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(ApiJson.Serialize(new ErrorView($"LocalPort did not answer within {AskTimeout.TotalSeconds:0}s; try again")));
+            }
+        });
+
         app.MapGet("/v1/status", async (HttpRequest request) =>
             Json(await Status(context, request.Query["service"].Where(s => s is not null).Select(s => s!).ToList())));
 
@@ -55,8 +70,7 @@ public static class ControlApi
             return reply switch
             {
                 CommandAccepted ok => Json(new CommandView(ok.Name, action)),
-                CommandRefused refused => Json(new ErrorView(refused.Reason),
-                    refused.Reason.StartsWith("no running service") ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict),
+                CommandRefused refused => Refused(refused),
                 _ => Json(new ErrorView("unexpected reply"), StatusCodes.Status500InternalServerError),
             };
         });
@@ -64,7 +78,9 @@ public static class ControlApi
         app.MapPost("/v1/reload", async () =>
         {
             var result = await context.Reload();
-            return Json(result, result.Ok ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
+            return Json(result, result.Ok ? StatusCodes.Status200OK
+                : result.ShuttingDown ? StatusCodes.Status503ServiceUnavailable
+                : StatusCodes.Status422UnprocessableEntity);
         });
 
         app.MapPost("/v1/shutdown", () =>
@@ -97,6 +113,14 @@ public static class ControlApi
         var snapshot = await context.Root.Ask<LocalPort.Actors.Cluster.ClusterSnapshot>(LocalPort.Actors.Cluster.GetClusterStatus.Instance, AskTimeout);
         return snapshot.Clusters.Where(c => only.Count == 0 || only.Contains(c.Context)).Select(ClusterView.From).ToList();
     }
+
+    /// <summary>A refusal's status comes from its code: 503 while shutting down, 404 for an unknown service, 409 otherwise.</summary>
+    public static IResult Refused(CommandRefused refused) => Json(new ErrorView(refused.Reason), refused.Code switch
+    {
+        RefusalCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
+        RefusalCode.UnknownService => StatusCodes.Status404NotFound,
+        _ => StatusCodes.Status409Conflict,
+    });
 
     private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
         Results.Text(ApiJson.Serialize(value), "application/json", statusCode: status);

@@ -28,12 +28,14 @@ public static class LiveStatus
         pid = status.Pid,
         last_error = status.LastError,
         since = status.Since,
+        next_attempt = status.NextAttempt,
     }, Json);
 
     public static string ToLine(ServiceStatus s) =>
         $"{DateTimeOffset.Now:HH:mm:ss.fff} {s.Name,-20} {StateText(s.State),-11} {HealthText(s.Healthy),-9} " +
         $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.LastError is null || s.State == ServiceState.Running && s.Healthy == true ? "" : $" error=\"{s.LastError}\"");
+        (s.LastError is null || s.State == ServiceState.Running && s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
+        (s.NextAttempt is { } next ? $" next_try={next:HH:mm:ss}" : "");
 
     public static string StateText(ServiceState state) => JsonNamingPolicy.KebabCaseLower.ConvertName(state.ToString());
 
@@ -47,8 +49,14 @@ public static class LiveStatus
         system.EventStream.Subscribe(bridge, typeof(ServiceStatusChanged));
         _ = system.WhenTerminated.ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
 
-        var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, TimeSpan.FromSeconds(5));
-        foreach (var status in snapshot.Services) Write(status);
+        // A slow machine starting many services may keep the root busy for a while: wait for it, never abort the run.
+        StatusSnapshot? snapshot = null;
+        while (snapshot is null && !system.WhenTerminated.IsCompleted)
+        {
+            try { snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, TimeSpan.FromSeconds(5)); }
+            catch (AskTimeoutException) { }
+        }
+        foreach (var status in snapshot?.Services ?? []) Write(status);
         await foreach (var status in channel.Reader.ReadAllAsync()) Write(status);
 
         void Write(ServiceStatus status)
@@ -94,7 +102,8 @@ public static class LiveStatus
             var healthColour = s.Healthy switch { true => "green", false => "red", null => "grey" };
             table.AddRow(
                 Markup.Escape(s.Name), s.Technology.ToString().ToLowerInvariant(), s.LocalPort.ToString(),
-                $"[{stateColour}]{StateText(s.State)}[/]", $"[{healthColour}]{HealthText(s.Healthy)}[/]",
+                $"[{stateColour}]{StateText(s.State)}[/]" + (s.NextAttempt is { } next ? $" [grey](next try {next:HH:mm:ss})[/]" : ""),
+                $"[{healthColour}]{HealthText(s.Healthy)}[/]",
                 s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
         }
     }

@@ -1,4 +1,6 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
@@ -29,12 +31,11 @@ public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mo
     public bool ConsoleLogs { get; init; }
     public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
     public bool JsonLogs { get; init; }
-    public Action<PosixSignal, int>? OnSignal { get; init; }
 }
 
 /// <summary>
 /// The web host carrying the LocalPort ActorSystem and the control API on a Unix socket. LocalPort's
-/// signal bridge is the only owner of signals: a signal runs CoordinatedShutdown, the same road a
+/// shutdown coordinator is the only owner of signals: a signal runs CoordinatedShutdown, the same road a
 /// host app or `daemon stop` takes.
 /// </summary>
 public sealed class SupervisorHost : IAsyncDisposable
@@ -49,10 +50,12 @@ public sealed class SupervisorHost : IAsyncDisposable
     public Task<ShutdownReport> Report { get; }
     public string ReportPath => Path.Combine(Paths.StateDirectory, "last-shutdown.json");
 
-    private SupervisorHost(WebApplication app, LocalPortPaths paths, LocalPortRuntime runtime, Task<ShutdownReport> report)
+    private SupervisorHost(WebApplication app, LocalPortPaths paths, LocalPortRuntime runtime, Task<ShutdownReport> report,
+        ShutdownEvents events)
     {
         _app = app;
         _runtime = runtime;
+        _events = events;
         Paths = paths;
         System = app.Services.GetRequiredService<ActorSystem>();
         Root = app.Services.GetRequiredService<ActorRegistry>().Get<LocalPortSupervisor>();
@@ -68,6 +71,8 @@ public sealed class SupervisorHost : IAsyncDisposable
         await ClaimControlSocket(paths.ControlSocket);
 
         var logger = CreateLogger(paths, options);
+        if (FileLimits.Current() is { } limit)
+            logger.Information("open files: limit {Soft} (hard {Hard}), {Open} open at start", limit.Soft, limit.Hard, FileLimits.OpenCount());
         // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
         foreach (var orphan in ChildrenFile.ReapOrphans(paths.ChildrenFile))
             logger.Warning("reaped orphaned child {Pid} of an earlier run: {Description}", orphan.Pid, orphan.Description);
@@ -78,6 +83,7 @@ public sealed class SupervisorHost : IAsyncDisposable
             OnShutdownCompleted = r => report.TrySetResult(r),
         };
 
+        var events = new ShutdownEvents();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "localport" });
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
@@ -95,7 +101,9 @@ public sealed class SupervisorHost : IAsyncDisposable
             // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
             // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
             akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
-            akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true, OnSignal = options.OnSignal });
+            // Listening before the tree starts, so no signal or phase is missed.
+            akka.WithActors((system, _) => events.Listen(system));
+            akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
         });
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
@@ -122,10 +130,49 @@ public sealed class SupervisorHost : IAsyncDisposable
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // In the background: `run` subscribes to status changes once this returns, and must not miss the first ones.
+        _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
-        host = new SupervisorHost(app, paths, runtime, report.Task);
+        host = new SupervisorHost(app, paths, runtime, report.Task, events);
         return host;
+    }
+
+    /// <summary>
+    /// Two requests to ourselves, a status with a query and an unknown path (404), then one exception formatted: the
+    /// assemblies answering and logging an error need are loaded now (two descriptors each), not the first time, which
+    /// may be when relayed connections hold every descriptor left; a failed load there breaks the API for good (a
+    /// type initializer that threw) or aborts the process.
+    /// </summary>
+    private static async Task WarmUpControlApi(string socketPath)
+    {
+        foreach (var path in new[] { "/v1/status?service=", "/v1/warm-up" })
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), timeout.Token);
+                await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: localport\r\nConnection: close\r\n\r\n"),
+                    SocketFlags.None, timeout.Token);
+                var buffer = new byte[4096];
+                while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                // Best effort: an API that cannot answer now will say so when asked.
+            }
+        }
+        try
+        {
+            throw new InvalidOperationException("warm-up");
+        }
+        catch (InvalidOperationException e)
+        {
+            _ = e.ToString();
+        }
     }
 
     private static Serilog.Core.Logger CreateLogger(LocalPortPaths paths, SupervisorHostOptions options)
@@ -167,26 +214,24 @@ public sealed class SupervisorHost : IAsyncDisposable
         runtime.Ledger.TrackFile(paths.PidFile, "pid file");
     }
 
-    private readonly TaskCompletionSource _shutdownStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ShutdownEvents _events;
 
-    /// <summary>Completes when the first shutdown phase starts, whatever asked for it.</summary>
-    public Task ShutdownStarted => _shutdownStarted.Task;
+    /// <summary>Completes when the shutdown starts: a SIGINT/SIGTERM asked for it, or its first phase began.</summary>
+    public Task ShutdownStarted => _events.Started;
 
-    /// <summary>Forwards shutdown progress to <paramref name="output"/> as it happens.</summary>
+    /// <summary>Prints signals and shutdown phases to <paramref name="output"/> as they happen (call once).</summary>
     public void ShowShutdownProgress(GatedWriter output)
     {
-        var channel = Channel.CreateUnbounded<object>();
-        var bridge = System.ActorOf(Props.Create(() => new EventForwarder(channel.Writer)));
-        System.EventStream.Subscribe(bridge, typeof(ShutdownPhaseStarted));
-        System.EventStream.Subscribe(bridge, typeof(ShutdownPhaseCompleted));
         _ = Task.Run(async () =>
         {
-            await foreach (var e in channel.Reader.ReadAllAsync())
+            await foreach (var e in _events.Reader.ReadAllAsync())
             {
                 switch (e)
                 {
+                    case SignalHandled signal:
+                        output.WriteLine(Describe(signal));
+                        break;
                     case ShutdownPhaseStarted started:
-                        _shutdownStarted.TrySetResult();
                         output.WriteLine($"shutdown: {started.Phase} …");
                         break;
                     case ShutdownPhaseCompleted { Report: var r }:
@@ -198,8 +243,19 @@ public sealed class SupervisorHost : IAsyncDisposable
                 }
             }
         });
-        _ = System.WhenTerminated.ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
     }
+
+    private static string Describe(SignalHandled signal) => signal.Outcome switch
+    {
+        SignalOutcome.ShutdownStarted => $"{signal.Signal}: stopping every service… (Ctrl-C again to skip to force-cleanup)",
+        SignalOutcome.AlreadyStopping => $"{signal.Signal}: already stopping (Ctrl-C again to skip to force-cleanup)",
+        SignalOutcome.Escalated => "SIGINT again: skipping to force-cleanup (once more exits at once)",
+        SignalOutcome.ExitingNow => "SIGINT a third time: killing everything and exiting now",
+        SignalOutcome.ReloadRequested => "SIGHUP: reload requested",
+        SignalOutcome.ReloadIgnored => "SIGHUP: ignored, already stopping",
+        SignalOutcome.StatusDumped => "SIGQUIT: status written to the log",
+        _ => $"{signal.Signal}: ignored",
+    };
 
     private ShutdownReport Save(ShutdownReport report)
     {
@@ -237,9 +293,43 @@ public sealed class SupervisorHost : IAsyncDisposable
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private sealed class EventForwarder : ReceiveActor
+    /// <summary>
+    /// The coordinator's signal and phase events, taken off the EventStream into a channel for the printer. A small
+    /// bounded buffer: a detached daemon never prints, and a signal must not grow memory there.
+    /// </summary>
+    private sealed class ShutdownEvents
     {
-        public EventForwarder(ChannelWriter<object> writer) => ReceiveAny(m => writer.TryWrite(m));
+        private readonly Channel<object> _channel = Channel.CreateBounded<object>(
+            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Started => _started.Task;
+        public ChannelReader<object> Reader => _channel.Reader;
+
+        public void Listen(ActorSystem system)
+        {
+            var listener = system.ActorOf(Props.Create(() => new Listener(this)), "localport-cli-shutdown-events");
+            system.EventStream.Subscribe(listener, typeof(SignalHandled));
+            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseStarted));
+            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseCompleted));
+            _ = system.WhenTerminated.ContinueWith(_ => _channel.Writer.TryComplete(), TaskScheduler.Default);
+        }
+
+        private void Add(object e)
+        {
+            if (e is ShutdownPhaseStarted or SignalHandled { Signal: PosixSignal.SIGINT or PosixSignal.SIGTERM }) _started.TrySetResult();
+            _channel.Writer.TryWrite(e);
+        }
+
+        private sealed class Listener : ReceiveActor
+        {
+            public Listener(ShutdownEvents events)
+            {
+                Receive<SignalHandled>(events.Add);
+                Receive<ShutdownPhaseStarted>(events.Add);
+                Receive<ShutdownPhaseCompleted>(events.Add);
+            }
+        }
     }
 }
 

@@ -25,6 +25,11 @@ internal static class RestartPolicyParser
         if (policy.MaxDelay < policy.InitialDelay && section.Get("max_delay") is { } maxDelay)
             context.Bag.Warning(maxDelay.Node.Start,
                 $"{maxDelay.Path}: {Durations.Format(policy.MaxDelay)} is shorter than initial_delay {Durations.Format(policy.InitialDelay)}; every retry will wait {Durations.Format(policy.MaxDelay)}");
+        // Not an error (upstream files may say it), but the file should not pretend it means "no delay at all".
+        if (policy.Enabled && policy.MaxDelay == TimeSpan.Zero && section.Get("max_delay") is { } noDelay)
+            context.Bag.Warning(noDelay.Node.Start,
+                $"{noDelay.Path}: 0 means retrying as fast as LocalPort allows (every {Durations.Format(Recovery.FailureAccount.RetryFloor)}, " +
+                $"and a failed service every {Durations.Format(Recovery.FailureAccount.FailedRetryFloor)}); give a delay such as 1s to be kind to the server");
         return policy;
     }
 }

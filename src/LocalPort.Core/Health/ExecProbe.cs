@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using LocalPort.Core.Processes;
 
 namespace LocalPort.Core.Health;
 
@@ -33,13 +34,14 @@ public sealed class ExecProbe : IHealthProbe
         if (cancellationToken.IsCancellationRequested)
             return ProbeResult.Fail(ProbeErrors.TimedOut(_timeout));
 
-        using var process = new Process { StartInfo = BuildStartInfo() };
+        using var process = new Process();
         var lastErrorLine = new LastLine();
         process.ErrorDataReceived += (_, e) => lastErrorLine.Offer(e.Data);
         // stdout is drained so a chatty command never blocks on a full pipe.
         process.OutputDataReceived += static (_, _) => { };
         try
         {
+            process.StartInfo = BuildStartInfo();
             process.Start();
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException)
@@ -80,6 +82,8 @@ public sealed class ExecProbe : IHealthProbe
         for (var i = 1; i < _command.Count; i++) info.ArgumentList.Add(_command[i]);
         info.Environment["LOCALPORT_SERVICE"] = _serviceName;
         info.Environment["LOCALPORT_PORT"] = _port.ToString(CultureInfo.InvariantCulture);
+        // Like every child we start: out of the terminal's process group, so Ctrl-C does not fail a check.
+        OwnSession.Apply(info);
         return info;
     }
 

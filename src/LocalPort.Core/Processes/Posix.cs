@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LocalPort.Core.Processes;
 
-/// <summary>The few libc calls .NET does not expose: signals other than SIGKILL, and /proc reading.</summary>
+/// <summary>The few libc calls .NET does not expose: signals other than SIGKILL, access(2), and /proc reading.</summary>
 public static partial class Posix
 {
     public const int SIGTERM = 15;
@@ -14,6 +14,12 @@ public static partial class Posix
     private static partial int SysKill(int pid, int signal);
 
     public static bool Signal(int pid, int signal) => !OperatingSystem.IsWindows() && SysKill(pid, signal) == 0;
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int SysAccess(string path, int mode);
+
+    /// <summary>A regular file this process may execute (access(2) with X_OK; a directory is not a program).</summary>
+    public static bool IsExecutable(string path) => File.Exists(path) && SysAccess(path, 1 /* X_OK */) == 0;
 
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     private static partial int SysSetsid();

@@ -12,14 +12,23 @@ namespace LocalPort.Core.Relay;
 /// </summary>
 internal sealed class RelayConnection(Socket client, int bufferSize, long id, ToxicSource toxicSource) : IDisposable, IToxicTarget
 {
+    private static readonly TimeSpan HalfCloseGrace = TimeSpan.FromSeconds(1);
     private readonly CancellationTokenSource _abort = new();
     private Socket? _upstream;
     private long _lastActivity = Environment.TickCount64;
     private int _closing;
     private ConnectionToxics? _toxics;
+    private RelayTarget? _target;
+    private bool _replied;
 
     public long Id => id;
     public bool IsClosing => Volatile.Read(ref _closing) == 1;
+
+    /// <summary>The target this connection was dialled to; null while it waits for one.</summary>
+    public RelayTarget? Target => Volatile.Read(ref _target);
+
+    /// <summary>The client has sent FIN or RST (its bytes are left unread).</summary>
+    public bool ClientHungUp => Hangup.Detected(client);
 
     /// <summary>Milliseconds since bytes last moved either way.</summary>
     public long IdleMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _lastActivity);
@@ -42,15 +51,20 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         if (set.OnConnection.Length > 0 && !IsClosing) Toxics.OnChanged(set);
     }
 
-    public async Task RunAsync(EndPoint target, CancellationToken stopping)
+    /// <exception cref="SocketException">No descriptor for the upstream socket (EMFILE/ENFILE).</exception>
+    public async Task RunAsync(RelayTarget target, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _abort.Token);
-        var upstream = new Socket(target.AddressFamily, SocketType.Stream,
-            target is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        var endpoint = target.Endpoint;
+        var upstream = new Socket(endpoint.AddressFamily, SocketType.Stream,
+            endpoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
         _upstream = upstream;
+        // A dial in progress counts as activity, so draining the target waits for it.
+        Touch();
+        Volatile.Write(ref _target, target);
         try
         {
-            await upstream.ConnectAsync(target, linked.Token);
+            await upstream.ConnectAsync(endpoint, linked.Token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -60,6 +74,12 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
 
         var toTarget = Pump(client, upstream, ToxicStream.Upstream, linked.Token);
         var toClient = Pump(upstream, client, ToxicStream.Downstream, linked.Token);
+        // The target hung up first: the client has its FIN and a moment to finish, but a client that keeps its end
+        // open does not keep the connection (two descriptors) for ever. A client that half-closes first still gets
+        // its whole answer, as long as the target does not go quiet for HalfClosedIdle.
+        if (await Task.WhenAny(toTarget, toClient) == toClient && !toTarget.IsCompleted &&
+            await Task.WhenAny(toTarget, Task.Delay(HalfCloseGrace, linked.Token)) != toTarget)
+            Close(reset: false);
         await Task.WhenAll(toTarget, toClient);
     }
 
@@ -81,6 +101,12 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
                     buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
                 }
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+                if (!_replied && stream == ToxicStream.Downstream && read > 0)
+                {
+                    // Only this pump writes it: counted once per connection, never per chunk.
+                    _replied = true;
+                    Target?.CountExchange();
+                }
                 // One reference read per chunk: with no toxics this is the whole cost of chaos.
                 var toxics = toxicSource.Current;
                 if (!toxics.IsEmpty && Toxics.Active(stream, toxics).Length > 0)

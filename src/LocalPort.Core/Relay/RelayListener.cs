@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Processes;
@@ -9,11 +10,18 @@ namespace LocalPort.Core.Relay;
 /// <summary>
 /// Owns a service's local port for the life of the service and relays each connection to the
 /// current target (a tunnel endpoint or the upstream itself). While there is no target, new
-/// connections wait — bounded — for one instead of being refused.
+/// connections wait — bounded — for one instead of being refused; those whose client gives up meanwhile
+/// are released at once and never dialled. Short of file descriptors, it stops accepting (clients wait in
+/// the kernel backlog) instead of failing connections.
 /// </summary>
 public sealed class RelayListener : IAsyncDisposable
 {
     private const int BufferSize = 128 * 1024;
+    /// <summary>How often a connection waiting for a target looks whether its client is still there.</summary>
+    private static readonly TimeSpan HangupCheck = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan WarnAtMostEvery = TimeSpan.FromMinutes(1);
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _acceptStop = new();
@@ -21,16 +29,59 @@ public sealed class RelayListener : IAsyncDisposable
     private readonly object _gate = new();
     private readonly object _toxicsGate = new();
     private readonly ToxicSource _toxics = new();
-    private TaskCompletionSource<EndPoint> _target = NewTarget();
+    private readonly RelayTarget.Totals _totals = new();
+    private TaskCompletionSource<RelayTarget> _target = NewTarget();
+    private RelayTarget? _current;
     private long _nextId;
     private long _total;
     private Task? _acceptLoop;
+    private int _dialFailed;
+    private volatile bool _exhausted;
+    private TaskCompletionSource? _released;
+    private long _exhaustedAt = long.MinValue / 2;
+    private long _warnedAt = long.MinValue / 2;
 
     public IPEndPoint LocalEndPoint { get; }
     /// <summary>How long a new connection waits for a tunnel before it is closed.</summary>
     public TimeSpan TargetWait { get; init; } = TimeSpan.FromSeconds(10);
     public int Active => _connections.Count;
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>Connections that got a first byte back from their target: proof that a tunnel carried traffic.</summary>
+    public long Exchanges => Interlocked.Read(ref _totals.Exchanges);
+
+    /// <summary><see cref="Exchanges"/> through the current target only (0 when there is none).</summary>
+    public long TargetExchanges => Volatile.Read(ref _current)?.Exchanges ?? 0;
+
+    /// <summary>Told (from any thread) when the relay runs short of descriptors; at most once a minute.</summary>
+    public Action<string>? OnWarning { get; set; }
+
+    /// <summary>
+    /// Descriptors this relay leaves to the rest of the process (control API, health checks, logs, shutdown): it
+    /// stops accepting when one more connection (two descriptors) would leave fewer, and resumes when there is room.
+    /// By default 1/32 of the limit, 16 to 64: anything that opens a file late (an assembly, a log) needs some, and
+    /// .NET aborts the process when an assembly cannot be loaded on some paths.
+    /// </summary>
+    public int Headroom
+    {
+        get => _headroom ?? (SoftLimit is { } soft ? (int)Math.Clamp(soft / 32, 16, 64) : 16);
+        set => _headroom = value;
+    }
+
+    private int? _headroom;
+
+    /// <summary>Read each time (one getrlimit): the limit can change while we run (prlimit).</summary>
+    private static long? SoftLimit => FileLimits.Current()?.Soft;
+
+    /// <summary>True while the relay does not accept because descriptors ran out (clients wait in the backlog).</summary>
+    public bool Exhausted => _exhausted;
+
+    /// <summary>
+    /// True if the relay is, or was within <paramref name="window"/>, short of descriptors: a health check failing
+    /// then says nothing about the tunnel.
+    /// </summary>
+    public bool ExhaustedWithin(TimeSpan window) =>
+        _exhausted || Environment.TickCount64 - Interlocked.Read(ref _exhaustedAt) < window.TotalMilliseconds;
 
     /// <summary>
     /// The faults injected into this relay's connections. Setting it takes effect at once: new connections
@@ -86,13 +137,18 @@ public sealed class RelayListener : IAsyncDisposable
         return this;
     }
 
-    /// <summary>Points new connections at <paramref name="target"/>; waiting connections proceed.</summary>
+    /// <summary>
+    /// Points new connections at <paramref name="target"/>; waiting connections proceed, and connections already
+    /// relayed to an earlier target carry on there (see <see cref="DrainTargetAsync"/>).
+    /// </summary>
     public void SetTarget(EndPoint target)
     {
         lock (_gate)
         {
+            var next = new RelayTarget(target, _totals);
             if (_target.Task.IsCompleted) _target = NewTarget();
-            _target.TrySetResult(target);
+            _target.TrySetResult(next);
+            Volatile.Write(ref _current, next);
         }
     }
 
@@ -102,6 +158,7 @@ public sealed class RelayListener : IAsyncDisposable
         lock (_gate)
         {
             if (_target.Task.IsCompleted) _target = NewTarget();
+            Volatile.Write(ref _current, null);
         }
         if (dropConnections) DropConnections();
     }
@@ -111,28 +168,111 @@ public sealed class RelayListener : IAsyncDisposable
         foreach (var connection in _connections.Values) connection.Abort();
     }
 
-    private static TaskCompletionSource<EndPoint> NewTarget() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static TaskCompletionSource<RelayTarget> NewTarget() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task AcceptLoop()
     {
-        while (!_acceptStop.IsCancellationRequested)
+        // After a pause, the clients coming out of the backlog have waited there; those that gave up are not dialled.
+        var afterPause = false;
+        try
         {
-            Socket client;
-            try
+            while (!_acceptStop.IsCancellationRequested)
             {
-                client = await _listener.AcceptAsync(_acceptStop.Token);
+                Socket client;
+                try
+                {
+                    client = await _listener.AcceptAsync(_acceptStop.Token);
+                }
+                catch (SocketException) when (_acceptStop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+                {
+                    // The client gave up while in the backlog.
+                    continue;
+                }
+                catch (SocketException e)
+                {
+                    // EMFILE and the like: accepting again at once would fail again at once.
+                    await WaitForRoom($"cannot accept: {e.Message}");
+                    afterPause = true;
+                    continue;
+                }
+                if (afterPause && Hangup.Detected(client))
+                {
+                    client.Dispose();
+                }
+                else
+                {
+                    var nearLimit = NearLimit(client);
+                    Relay(client);
+                    var dialFailed = Interlocked.Exchange(ref _dialFailed, 0) == 1;
+                    if (nearLimit || dialFailed)
+                    {
+                        await WaitForRoom(dialFailed ? "no file descriptor left to dial the tunnel" : "nearly out of file descriptors");
+                        afterPause = true;
+                        continue;
+                    }
+                }
+                if (afterPause && !_listener.Poll(0, SelectMode.SelectRead)) afterPause = false; // the backlog is empty
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private void Relay(Socket client)
+    {
+        client.NoDelay = true;
+        Interlocked.Increment(ref _total);
+        var id = Interlocked.Increment(ref _nextId);
+        var connection = new RelayConnection(client, BufferSize, id, _toxics);
+        _connections[id] = connection;
+        _ = Serve(id, connection);
+    }
+
+    /// <summary>
+    /// Descriptors are handed out lowest first, so all below a new one are taken: when its number says that after
+    /// its dial another connection would eat into the headroom, accepting pauses.
+    /// </summary>
+    private bool NearLimit(Socket client) =>
+        SoftLimit is { } soft && soft - (long)client.SafeHandle.DangerousGetHandle() - 2 < Headroom + 2;
+
+    /// <summary>
+    /// Stops accepting — new clients wait in the kernel backlog — and looks again when one of its connections ends,
+    /// or else after 50 ms, doubling up to 1 s, until there is room for a connection besides the headroom. Never
+    /// spins, and logs at most once a minute.
+    /// </summary>
+    private async Task WaitForRoom(string cause)
+    {
+        _exhausted = true;
+        Interlocked.Exchange(ref _exhaustedAt, Environment.TickCount64);
+        if (Environment.TickCount64 - Interlocked.Read(ref _warnedAt) >= WarnAtMostEvery.TotalMilliseconds)
+        {
+            Interlocked.Exchange(ref _warnedAt, Environment.TickCount64);
+            var limit = SoftLimit is { } soft ? $" (limit {soft})" : "";
+            OnWarning?.Invoke($"relay on {LocalEndPoint}: {cause}{limit}; new connections wait until descriptors are freed");
+        }
+        try
+        {
+            var pause = FirstPause;
+            do
             {
-                if (_acceptStop.IsCancellationRequested) return;
-                continue;
+                var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _released, released);
+                await Task.WhenAny(released.Task, Task.Delay(pause, _acceptStop.Token));
+                _acceptStop.Token.ThrowIfCancellationRequested();
+                pause = pause * 2 < LongestPause ? pause * 2 : LongestPause;
             }
-            client.NoDelay = true;
-            Interlocked.Increment(ref _total);
-            var id = Interlocked.Increment(ref _nextId);
-            var connection = new RelayConnection(client, BufferSize, id, _toxics);
-            _connections[id] = connection;
-            _ = Serve(id, connection);
+            while (!FileLimits.HasRoom(Headroom + 2));
+        }
+        finally
+        {
+            Volatile.Write(ref _released, null);
+            Interlocked.Exchange(ref _exhaustedAt, Environment.TickCount64);
+            _exhausted = false;
         }
     }
 
@@ -142,31 +282,42 @@ public sealed class RelayListener : IAsyncDisposable
         {
             connection.OnToxicsChanged(_toxics.Current);
             if (connection.IsClosing) return;
-            var target = await WaitForTarget();
+            var target = await WaitForTarget(connection);
             if (target is null) return;
             await connection.RunAsync(target, _stopping.Token);
+        }
+        catch (SocketException e) when (FileLimits.IsExhaustion(e))
+        {
+            // No descriptor to dial with: this client is closed, the tunnel is not to blame, and accepting pauses.
+            Interlocked.Exchange(ref _dialFailed, 1);
         }
         finally
         {
             _connections.TryRemove(id, out _);
             connection.Dispose();
+            Volatile.Read(ref _released)?.TrySetResult();
         }
     }
 
-    private async Task<EndPoint?> WaitForTarget()
+    /// <summary>
+    /// The current target, or — while there is none — the next one, bounded by <see cref="TargetWait"/>. A waiting
+    /// connection looks at its client every 100 ms: one that hung up is released at once and never dialled, so a
+    /// returning tunnel serves the clients still there, all at once, instead of a queue of dead ones.
+    /// </summary>
+    private async Task<RelayTarget?> WaitForTarget(RelayConnection connection)
     {
-        Task<EndPoint> pending;
+        Task<RelayTarget> pending;
         lock (_gate) pending = _target.Task;
         if (pending.IsCompleted) return pending.Result;
-        try
+        var waited = Stopwatch.StartNew();
+        while (!pending.IsCompleted)
         {
+            var left = TargetWait - waited.Elapsed;
             // Once the port stops accepting (shutdown), nobody waits for a tunnel that will not come.
-            return await pending.WaitAsync(TargetWait, _acceptStop.Token);
+            if (left <= TimeSpan.Zero || _acceptStop.IsCancellationRequested || connection.IsClosing || connection.ClientHungUp) return null;
+            await Task.WhenAny(pending, Task.Delay(left < HangupCheck ? left : HangupCheck, _acceptStop.Token));
         }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            return null;
-        }
+        return connection.ClientHungUp ? null : pending.Result;
     }
 
     /// <summary>Closes the port to new connections; the ones already relayed carry on.</summary>
@@ -187,9 +338,29 @@ public sealed class RelayListener : IAsyncDisposable
     /// </summary>
     public async Task DrainAsync(CancellationToken cancellationToken = default)
     {
-        while (_connections.Values.Any(c => c.IdleMilliseconds < QuietPeriod.TotalMilliseconds))
+        while (_connections.Values.Any(MidExchange))
             await Task.Delay(10, cancellationToken);
     }
+
+    /// <summary>
+    /// For a switch of tunnels (call after <see cref="SetTarget"/> with the new one): completes with true when no
+    /// connection dialled to <paramref name="target"/> is mid-exchange any more — finished, or quiet for
+    /// <see cref="QuietPeriod"/> — or with false once <paramref name="max"/> has passed. Then the old tunnel can go;
+    /// what it still carries is idle. Connections are matched by endpoint, so old and new must differ (each ssh or
+    /// kubectl tunnel has its own socket or port).
+    /// </summary>
+    public async Task<bool> DrainTargetAsync(EndPoint target, TimeSpan max, CancellationToken cancellationToken = default)
+    {
+        var waited = Stopwatch.StartNew();
+        while (_connections.Values.Any(c => c.Target?.Endpoint.Equals(target) == true && MidExchange(c)))
+        {
+            if (waited.Elapsed >= max) return false;
+            await Task.Delay(10, cancellationToken);
+        }
+        return true;
+    }
+
+    private static bool MidExchange(RelayConnection connection) => connection.IdleMilliseconds < QuietPeriod.TotalMilliseconds;
 
     public async ValueTask DisposeAsync()
     {

@@ -5,6 +5,7 @@ using LocalPort.Actors.Chaos;
 using LocalPort.Actors.Forwarding;
 using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
+using LocalPort.Core.Recovery;
 using LocalPort.Actors.Tests.Support;
 using LocalPort.Core.Config;
 using LocalPort.Core.Processes;
@@ -85,6 +86,7 @@ public sealed class ForwardActorChaosTests : VirtualTimeTestKit
         var forward = ActorOfAsTestActorRef<ForwardActor>(ForwardActor.Props(Specs.Service(), runtime), TestActor);
         ExpectState(ServiceState.Running);
         Reply<ChaosApplied>(forward, new AddToxic(Down));
+        Advance(FailureAccount.RetryFloor);
 
         _fakes.Next().Exit(1);
         _fakes.Next();
@@ -115,6 +117,7 @@ public sealed class ForwardActorChaosTests : VirtualTimeTestKit
     {
         var forward = StartForward(Ssh("db"), realProcesses: true);
         var first = _sleeps.Next();
+        Advance(FailureAccount.RetryFloor);
 
         var answer = Reply<ChaosApplied>(forward, KillTunnel.Instance);
 

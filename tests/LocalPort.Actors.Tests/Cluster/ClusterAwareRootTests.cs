@@ -1,6 +1,7 @@
 using Akka.Actor;
 using LocalPort.Actors.Cluster;
 using LocalPort.Actors.Services;
+using LocalPort.Core.Recovery;
 using LocalPort.Actors.Supervision;
 using LocalPort.Actors.Tests.Support;
 using LocalPort.Core.Config;
@@ -79,6 +80,8 @@ public class ClusterAwareRootTests : VirtualTimeTestKit
     {
         StartRoot(KubeSpecs.Service("api", policy: TwoAttempts));
         ExpectStatus("api", s => s.State == ServiceState.Running);
+        // Up longer than the flap window: an ordinary incident, retried at once.
+        Advance(FailureAccount.FlapWindow);
 
         _tunnels.Next().Exit(1);
 

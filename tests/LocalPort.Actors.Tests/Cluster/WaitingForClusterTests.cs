@@ -2,6 +2,7 @@ using Akka.Actor;
 using LocalPort.Actors.Cluster;
 using LocalPort.Actors.Forwarding;
 using LocalPort.Actors.Services;
+using LocalPort.Core.Recovery;
 using LocalPort.Actors.Tests.Support;
 using LocalPort.Core.Config;
 
@@ -90,6 +91,7 @@ public class WaitingForClusterTests : VirtualTimeTestKit
     {
         StartForward();
         ExpectState(ServiceState.Running);
+        Advance(FailureAccount.RetryFloor);
         _tunnels.Next().Exit(1);
 
         AnswerClusterCheck(reachable: true);
@@ -120,6 +122,7 @@ public class WaitingForClusterTests : VirtualTimeTestKit
         var forward = StartForward(RestartPolicy.Default with { MaxAttempts = 5, InitialDelay = TimeSpan.FromSeconds(10), Jitter = 0 });
         _tunnels.Next().FailToStart("pod gone: error: lost connection to pod");
         AnswerClusterCheck(reachable: true);
+        Advance(FailureAccount.RetryFloor);
         _tunnels.Next().FailToStart("pod gone: error: lost connection to pod");
         AnswerClusterCheck(reachable: true);
         ExpectState(ServiceState.BackingOff);

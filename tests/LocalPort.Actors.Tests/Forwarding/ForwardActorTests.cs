@@ -4,6 +4,7 @@ using LocalPort.Actors.Services;
 using LocalPort.Actors.Tests.Support;
 using LocalPort.Core.Config;
 using LocalPort.Core.Health;
+using LocalPort.Core.Recovery;
 
 namespace LocalPort.Actors.Tests.Forwarding;
 
@@ -30,6 +31,7 @@ public class ForwardActorTests : VirtualTimeTestKit
     {
         ChildActorOf(ForwardActor.Props(Specs.Service(), Runtime));
         ExpectState(ServiceState.Running);
+        Advance(FailureAccount.RetryFloor);
         _tunnels.Next().Exit(137);
 
         var replacement = _tunnels.Next(TimeSpan.FromSeconds(2));
@@ -46,6 +48,7 @@ public class ForwardActorTests : VirtualTimeTestKit
         ChildActorOf(ForwardActor.Props(Specs.Service(policy: policy), Runtime));
         ExpectState(ServiceState.Running);
         _tunnels.Next().Exit(1);
+        Advance(FailureAccount.RetryFloor);
         ExpectState(ServiceState.Running);
         _tunnels.Next().Exit(1);
 
@@ -64,6 +67,7 @@ public class ForwardActorTests : VirtualTimeTestKit
         _tunnels.ReadyAtOnce = false;
         ChildActorOf(ForwardActor.Props(Specs.Service(policy: policy), Runtime));
         _tunnels.Next().FailToStart("boom 1");
+        Advance(FailureAccount.RetryFloor);
         _tunnels.Next().FailToStart("boom 2");
         ExpectState(ServiceState.BackingOff);
         Advance(TimeSpan.FromSeconds(1));
@@ -71,27 +75,84 @@ public class ForwardActorTests : VirtualTimeTestKit
 
         var failed = ExpectState(ServiceState.Failed);
         Assert.Contains("boom 3", failed.LastError);
-        Advance(TimeSpan.FromMinutes(10));
+        Assert.NotNull(failed.NextAttempt);
+        Advance(TimeSpan.FromSeconds(299));
         Assert.True(_tunnels.NoneStartedWithin(TimeSpan.FromMilliseconds(200)));
     }
 
     [Fact]
-    public void Failure_count_resets_after_reset_after_of_uptime()
+    public void A_failed_service_is_tried_again_every_max_delay_and_comes_back_by_itself()
     {
-        var policy = RestartPolicy.Default with
-        {
-            InitialDelay = TimeSpan.FromSeconds(5), ResetAfter = TimeSpan.FromSeconds(30), Jitter = 0,
-        };
+        var policy = RestartPolicy.Default with { MaxAttempts = 1, MaxDelay = TimeSpan.FromSeconds(30), Jitter = 0 };
+        _tunnels.ReadyAtOnce = false;
         ChildActorOf(ForwardActor.Props(Specs.Service(policy: policy), Runtime));
-        ExpectState(ServiceState.Running);
-        _tunnels.Next().Exit(1);
-        ExpectState(ServiceState.Running);
-        Advance(TimeSpan.FromSeconds(30));
+        _tunnels.Next().FailToStart("bastion down");
+        Advance(FailureAccount.RetryFloor);
+        _tunnels.Next().FailToStart("bastion down");
+        ExpectState(ServiceState.Failed);
 
-        _tunnels.Next().Exit(1);
-        // Forgiven: this counts as a first failure again, so the retry is immediate.
-        _tunnels.Next(TimeSpan.FromSeconds(2));
+        Advance(TimeSpan.FromSeconds(30));
+        _tunnels.Next().FailToStart("still down");
+        var stillFailed = ExpectState(ServiceState.Failed);
+        Assert.Contains("still down", stillFailed.LastError);
+
+        Advance(TimeSpan.FromSeconds(30));
+        _tunnels.Next().MakeReady();
         ExpectState(ServiceState.Running);
+    }
+
+    [Fact]
+    public void A_proven_tunnel_that_keeps_dropping_is_replaced_at_once_every_time_and_never_given_up()
+    {
+        var forward = ChildActorOf(ForwardActor.Props(Specs.Service(), Runtime));
+        var current = _tunnels.Next();
+        for (var drop = 1; drop <= 12; drop++)
+        {
+            ExpectState(ServiceState.Running);
+            forward.Tell(ForwardActor.Proven.Instance);
+            Advance(TimeSpan.FromSeconds(2));
+            current.Exit(255);
+            // No timer is involved: the replacement starts without the clock moving.
+            current = _tunnels.Next(TimeSpan.FromSeconds(2));
+        }
+        Assert.Equal(12, ExpectState(ServiceState.Running).Restarts);
+    }
+
+    [Fact]
+    public void A_proven_tunnel_that_keeps_dropping_right_after_starting_is_damped_after_the_free_flaps()
+    {
+        var forward = ChildActorOf(ForwardActor.Props(Specs.Service(), Runtime));
+        var current = _tunnels.Next();
+        for (var flap = 0; flap <= FailureAccount.FreeFlaps; flap++)
+        {
+            ExpectState(ServiceState.Running);
+            forward.Tell(ForwardActor.Proven.Instance);
+            Advance(TimeSpan.FromMilliseconds(300));
+            current.Exit(255);
+            if (flap < FailureAccount.FreeFlaps) current = _tunnels.Next(TimeSpan.FromSeconds(2));
+        }
+
+        // Up for less than the flap window, once too often: it waits initial_delay instead of hammering the server.
+        ExpectState(ServiceState.BackingOff);
+        Advance(TimeSpan.FromMilliseconds(900));
+        Assert.True(_tunnels.NoneStartedWithin(TimeSpan.FromMilliseconds(200)));
+        Advance(TimeSpan.FromMilliseconds(100));
+        _tunnels.Next();
+    }
+
+    [Fact]
+    public void A_policy_of_zeros_never_retries_faster_than_the_floor()
+    {
+        var zeros = RestartPolicy.Default with { InitialDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero, MaxAttempts = 0 };
+        _tunnels.ReadyAtOnce = false;
+        ChildActorOf(ForwardActor.Props(Specs.Service(policy: zeros), Runtime));
+        for (var attempt = 1; attempt <= 20; attempt++)
+        {
+            _tunnels.Next().FailToStart("port taken");
+            ExpectState(ServiceState.BackingOff);
+            Assert.True(_tunnels.NoneStartedWithin(TimeSpan.FromMilliseconds(50)), $"attempt {attempt + 1} started before the floor");
+            Advance(FailureAccount.RetryFloor);
+        }
     }
 
     [Fact]
@@ -102,6 +163,7 @@ public class ForwardActorTests : VirtualTimeTestKit
         var hung = _tunnels.Next();
 
         forward.Tell(new ForwardActor.Unhealthy("timed out"));
+        Advance(FailureAccount.RetryFloor);
 
         _tunnels.Next();
         Assert.True(hung.Killed);

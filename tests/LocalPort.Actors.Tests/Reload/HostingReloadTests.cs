@@ -72,7 +72,9 @@ public sealed class HostingReloadTests : Akka.TestKit.Xunit2.TestKit
     {
         var root = CreateTestProbe();
         var watcher = CreateTestProbe();
-        using var signals = new SignalBridge(Sys, CreateTestProbe().Ref, root.Ref, new ResourceLedger(), exit: _ => { }, configWatcher: watcher.Ref);
+        var coordinator = Sys.ActorOf(ShutdownCoordinator.Props(root.Ref, new ResourceLedger(), _ => TimeSpan.FromSeconds(5),
+            configWatcher: watcher.Ref, startShutdown: () => { }, exit: _ => { }));
+        using var signals = new SignalBridge(coordinator);
 
         signals.Deliver(PosixSignal.SIGHUP);
 

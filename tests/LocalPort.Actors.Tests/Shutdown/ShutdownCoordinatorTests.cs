@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.TestKit;
 using LocalPort.Actors.Forwarding;
@@ -188,5 +189,137 @@ public class ShutdownCoordinatorTests : VirtualTimeTestKit
         Run(ShutdownPhases.CancelTasks);
         Assert.Contains("skipped", ExpectReport(ShutdownPhases.CancelTasks).Note);
         _root.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>A coordinator whose signal actions are recorded instead of run: starts and exit codes go to probes.</summary>
+    private (IActorRef Coordinator, TestProbe Starts, TestProbe Exits, TestProbe Events) WithSignals(IActorRef? watcher = null)
+    {
+        var starts = CreateTestProbe();
+        var exits = CreateTestProbe();
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(SignalHandled));
+        var coordinator = Sys.ActorOf(ShutdownCoordinator.Props(_root.Ref, _ledger, p => Timeouts[p], onCompleted: r => _final = r,
+            configWatcher: watcher, startShutdown: () => starts.Ref.Tell("start"), exit: code => exits.Ref.Tell(code)));
+        return (coordinator, starts, exits, events);
+    }
+
+    private static void Signal(IActorRef coordinator, PosixSignal signal) =>
+        coordinator.Tell(new ShutdownCoordinator.SignalReceived(signal));
+
+    [Fact]
+    public void A_burst_of_sigterm_starts_one_shutdown()
+    {
+        var (coordinator, starts, _, events) = WithSignals();
+
+        for (var i = 0; i < 5; i++) Signal(coordinator, PosixSignal.SIGTERM);
+
+        Assert.Equal(new SignalHandled(PosixSignal.SIGTERM, 1, SignalOutcome.ShutdownStarted), events.ExpectMsg<SignalHandled>());
+        for (var count = 2; count <= 5; count++)
+            Assert.Equal(new SignalHandled(PosixSignal.SIGTERM, count, SignalOutcome.AlreadyStopping), events.ExpectMsg<SignalHandled>());
+        starts.ExpectMsg("start");
+        starts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_signal_after_a_shutdown_started_elsewhere_does_not_start_another()
+    {
+        var (coordinator, starts, _, events) = WithSignals();
+        coordinator.Tell(new ShutdownCoordinator.RunPhase(ShutdownPhases.StopNewWork), TestActor);
+        _root.ExpectMsg<StopNewWork>();
+
+        Signal(coordinator, PosixSignal.SIGINT);
+
+        Assert.Equal(SignalOutcome.AlreadyStopping, events.ExpectMsg<SignalHandled>().Outcome);
+        starts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_second_sigint_escalates_to_force_cleanup()
+    {
+        var (coordinator, starts, exits, events) = WithSignals();
+        var phases = CreateTestProbe();
+        Sys.EventStream.Subscribe(phases.Ref, typeof(ShutdownPhaseStarted));
+
+        Signal(coordinator, PosixSignal.SIGINT);
+        Signal(coordinator, PosixSignal.SIGINT);
+
+        starts.ExpectMsg("start");
+        Assert.Equal(SignalOutcome.ShutdownStarted, events.ExpectMsg<SignalHandled>().Outcome);
+        Assert.Equal(new SignalHandled(PosixSignal.SIGINT, 2, SignalOutcome.Escalated), events.ExpectMsg<SignalHandled>());
+        Assert.Equal(ShutdownPhases.ForceCleanup, phases.ExpectMsg<ShutdownPhaseStarted>().Phase);
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal([ShutdownPhases.ForceCleanup], _final!.Phases.Select(p => p.Phase));
+        exits.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_third_sigint_kills_every_child_and_exits_130_once()
+    {
+        var (coordinator, _, exits, events) = WithSignals();
+        using var stubborn = ChildProcess.Start(new ProcessSpec("sh", ["-c", "trap '' TERM INT; while :; do sleep 1; done"]) { Ledger = _ledger });
+
+        for (var i = 0; i < 4; i++) Signal(coordinator, PosixSignal.SIGINT);
+
+        Assert.Equal(130, exits.ExpectMsg<int>(TimeSpan.FromSeconds(5)));
+        AwaitCondition(() => stubborn.Exited.IsCompleted, TimeSpan.FromSeconds(3), "the child outlived the exit");
+        Assert.Equal([SignalOutcome.ShutdownStarted, SignalOutcome.Escalated, SignalOutcome.ExitingNow, SignalOutcome.ExitingNow],
+            Enumerable.Range(0, 4).Select(_ => events.ExpectMsg<SignalHandled>().Outcome));
+        exits.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void Sigquit_asks_the_root_for_a_status_dump()
+    {
+        var (coordinator, starts, _, _) = WithSignals();
+
+        Signal(coordinator, PosixSignal.SIGQUIT);
+
+        _root.ExpectMsg<DumpStatus>();
+        starts.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Sighup_reloads_through_the_root_without_a_watcher_and_is_ignored_once_stopping()
+    {
+        var (coordinator, _, _, events) = WithSignals();
+
+        Signal(coordinator, PosixSignal.SIGHUP);
+        _root.ExpectMsg<ReloadConfig>();
+        Signal(coordinator, PosixSignal.SIGTERM);
+        Signal(coordinator, PosixSignal.SIGHUP);
+
+        Assert.Equal([SignalOutcome.ReloadRequested, SignalOutcome.ShutdownStarted, SignalOutcome.ReloadIgnored],
+            Enumerable.Range(0, 3).Select(_ => events.ExpectMsg<SignalHandled>().Outcome));
+        _root.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Escalation_before_the_first_phase_still_freezes_restarts()
+    {
+        var (coordinator, _, _, _) = WithSignals();
+
+        Signal(coordinator, PosixSignal.SIGINT);
+        Signal(coordinator, PosixSignal.SIGINT);
+
+        _root.ExpectMsg<StopNewWork>();
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal([ShutdownPhases.ForceCleanup], _final!.Phases.Select(p => p.Phase));
+    }
+
+    [Fact]
+    public void Escalation_between_phases_does_not_report_the_finished_phase_again()
+    {
+        var completed = CreateTestProbe();
+        Sys.EventStream.Subscribe(completed.Ref, typeof(ShutdownPhaseCompleted));
+        Run(ShutdownPhases.StopNewWork);
+        AnswerStopNewWork("web");
+        ExpectReport(ShutdownPhases.StopNewWork);
+
+        _coordinator.Tell(ShutdownCoordinator.Escalate.Instance);
+
+        Assert.Equal(ShutdownPhases.StopNewWork, completed.ExpectMsg<ShutdownPhaseCompleted>().Report.Phase);
+        Assert.Equal(ShutdownPhases.ForceCleanup, completed.ExpectMsg<ShutdownPhaseCompleted>().Report.Phase);
+        AwaitCondition(() => _final is not null, TimeSpan.FromSeconds(3));
+        Assert.Equal([ShutdownPhases.StopNewWork, ShutdownPhases.ForceCleanup], _final!.Phases.Select(p => p.Phase));
     }
 }

@@ -48,4 +48,12 @@ public class BackoffTests
 
     [Fact]
     public void A_disabled_policy_never_retries() => Assert.False(Backoff.MayRetry(Policy with { Enabled = false }, 1));
+
+    [Fact]
+    public void A_policy_of_zeros_gives_zero_delays_and_never_a_nan()
+    {
+        var zeros = Policy with { InitialDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero, MaxAttempts = 0 };
+        foreach (var failures in new[] { 1, 2, 1075, 100_000, int.MaxValue })
+            Assert.Equal(TimeSpan.Zero, Backoff.Delay(zeros, failures, 0.5));
+    }
 }

@@ -15,9 +15,12 @@ internal sealed class Upstream : IDisposable
     private readonly ConcurrentBag<Socket> _clients = [];
     private readonly bool _echo;
     private long _received;
+    private int _accepted;
 
     public int Port { get; }
     public long Received => Interlocked.Read(ref _received);
+    /// <summary>Connections the relay dialled to this upstream.</summary>
+    public int Accepted => Volatile.Read(ref _accepted);
     /// <summary>Stopwatch timestamps of received chunks, in order.</summary>
     public ConcurrentQueue<long> Arrivals { get; } = new();
 
@@ -41,6 +44,7 @@ internal sealed class Upstream : IDisposable
             try { client = await _listener.AcceptSocketAsync(_stop.Token); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
             client.NoDelay = true;
+            Interlocked.Increment(ref _accepted);
             _clients.Add(client);
             _ = Serve(client);
         }

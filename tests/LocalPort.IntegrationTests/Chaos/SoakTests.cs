@@ -36,11 +36,15 @@ public sealed class SoakTests(SshServer ssh, ITestOutputHelper output) : Scenari
         var run = RunUntilRunning(WriteConfig(Yaml.File([.. services])), names, TimeSpan.FromSeconds(60));
         var instance = JsonDocument.Parse(Chaos(new Dictionary<string, string?>(), "list", "-o", "json").Stdout).RootElement.GetProperty("instance").GetString()!;
 
-        var soak = Chaos(new Dictionary<string, string?> { ["SOAK_DURATION"] = "10s" },
+        // CI soaks for 10 s; LOCALPORT_SOAK_DURATION=60s (seconds) runs the shipped length.
+        var duration = Environment.GetEnvironmentVariable("LOCALPORT_SOAK_DURATION") is { Length: > 0 } set ? set : "10s";
+        _chaosBound = TimeSpan.FromSeconds(int.Parse(duration.TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture) + 30);
+        var soak = Chaos(new Dictionary<string, string?> { ["SOAK_DURATION"] = duration },
             "run", Path.Combine(Examples(), "chaos-soak.yaml"), "--junit", Path.Combine(WorkingDirectory, "soak.xml"));
 
         Assert.True(soak.ExitCode == 0, soak.Stdout + soak.Stderr);
-        Assert.Matches(@"ok   line \d+: random kill or pause on \* every 200ms for 10s \(\d+\.\d+s\): \d+ kill.*, \d+ pause", soak.Stdout);
+        Output.WriteLine(soak.Stdout);
+        Assert.Matches($@"ok   line \d+: random kill or pause on \* every 200ms for {duration} \(\d+\.\d+s\): \d+ kill.*, \d+ pause", soak.Stdout);
         Assert.Contains("PASSED: 4 passed, 0 failed", soak.Stdout);
         var status = JsonDocument.Parse(Invoke("status", "-o", "json").Stdout).RootElement;
         var tunnels = status.GetProperty("services").EnumerateArray()
@@ -55,9 +59,11 @@ public sealed class SoakTests(SshServer ssh, ITestOutputHelper output) : Scenari
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
     }
 
+    private TimeSpan _chaosBound = TimeSpan.FromSeconds(30);
+
     private Run.Result Chaos(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
-        var result = LocalPortProcess.Invoke(Home, WorkingDirectory, environment, ["chaos", .. arguments]);
+        var result = LocalPortProcess.Invoke(Home, WorkingDirectory, environment, _chaosBound, ["chaos", .. arguments]);
         Output.WriteLine($"$ localport chaos {string.Join(' ', arguments)} -> {result.ExitCode}\n{result.Stdout}\n{result.Stderr}".TrimEnd());
         return result;
     }

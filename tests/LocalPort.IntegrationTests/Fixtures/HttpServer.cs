@@ -17,9 +17,12 @@ public sealed class HttpServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Socket, byte> _clients = new();
     private long _requests;
+    private long _accepted;
 
     public int Port { get; }
     public long Requests => Interlocked.Read(ref _requests);
+    /// <summary>Connections accepted, with or without a request (a relay that dials for a client that left shows here).</summary>
+    public long Accepted => Interlocked.Read(ref _accepted);
 
     public HttpServer()
     {
@@ -35,6 +38,7 @@ public sealed class HttpServer : IDisposable
             Socket client;
             try { client = await _listener.AcceptSocketAsync(_stop.Token); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            Interlocked.Increment(ref _accepted);
             _clients[client] = 0;
             _ = Serve(client);
         }

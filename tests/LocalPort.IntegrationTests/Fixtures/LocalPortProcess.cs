@@ -39,7 +39,24 @@ public sealed class LocalPortProcess : IDisposable
         Start(home, workingDirectory, null, arguments);
 
     /// <param name="environment">Overrides on top of the isolated defaults; a null value removes the variable.</param>
-    public static LocalPortProcess Start(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    public static LocalPortProcess Start(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments) =>
+        new(StartInfo(home, workingDirectory, environment, arguments));
+
+    /// <summary>
+    /// Starts it the way a shell starts a foreground job: leading a process group (and session) of its own, through
+    /// util-linux setsid(1), which execs in place, so <see cref="Pid"/> is localport's pid and its process group.
+    /// Signalling that group (<see cref="Native.SignalGroup"/>) is then what Ctrl-C does, and never reaches the test.
+    /// </summary>
+    public static LocalPortProcess StartAsProcessGroupLeader(string home, string workingDirectory, params string[] arguments)
+    {
+        const string setsid = "/usr/bin/setsid";
+        var info = StartInfo(home, workingDirectory, null, arguments);
+        info.ArgumentList.Insert(0, info.FileName);
+        info.FileName = setsid;
+        return new LocalPortProcess(info);
+    }
+
+    private static ProcessStartInfo StartInfo(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
     {
         var (fileName, prefix) = Executable();
         var info = new ProcessStartInfo(fileName)
@@ -63,17 +80,22 @@ public sealed class LocalPortProcess : IDisposable
             if (value is null) info.Environment.Remove(key);
             else info.Environment[key] = value;
         }
-        return new LocalPortProcess(info);
+        return info;
     }
 
     /// <summary>Runs a short command to completion (config …, bad usage), bounded.</summary>
     public static Run.Result Invoke(string home, string workingDirectory, params string[] arguments) =>
         Invoke(home, workingDirectory, null, arguments);
 
-    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments) =>
+        Invoke(home, workingDirectory, environment, TimeSpan.FromSeconds(30), arguments);
+
+    /// <param name="bound">How long the command may run (30 s unless it is long by design, like a soak).</param>
+    public static Run.Result Invoke(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan bound,
+        params string[] arguments)
     {
         using var process = Start(home, workingDirectory, environment, arguments);
-        var code = process.WaitForExit(TimeSpan.FromSeconds(30));
+        var code = process.WaitForExit(bound);
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
 

@@ -17,6 +17,35 @@ public static class Native
     /// <summary>Sends a signal; false when the process does not exist (or is not ours).</summary>
     public static bool Signal(int pid, int signal) => pid > 0 && SysKill(pid, signal) == 0;
 
+    /// <summary>
+    /// Sends a signal to every process in group <paramref name="processGroup"/>, as a terminal does on Ctrl-C.
+    /// Refuses the test's own group, so a test can never signal itself.
+    /// </summary>
+    public static bool SignalGroup(int processGroup, int signal) =>
+        processGroup > 1 && processGroup != ProcessGroup(Environment.ProcessId) && SysKill(-processGroup, signal) == 0;
+
+    /// <summary>The process group id (field 5 of /proc/PID/stat), or null when there is no such process.</summary>
+    public static int? ProcessGroup(int pid) => StatField(pid, 2);
+
+    /// <summary>The session id (field 6 of /proc/PID/stat), or null when there is no such process.</summary>
+    public static int? Session(int pid) => StatField(pid, 3);
+
+    /// <summary>Live processes whose process group is <paramref name="processGroup"/>.</summary>
+    public static IReadOnlyList<int> GroupMembers(int processGroup) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && ProcessGroup(pid) == processGroup && IsAlive(pid))
+            .ToList();
+
+    /// <summary>A numeric field after the command name in /proc/PID/stat (0 = state, 1 = ppid, 2 = pgrp, 3 = session).</summary>
+    private static int? StatField(int pid, int index)
+    {
+        var stat = ReadStat(pid);
+        if (stat is null) return null;
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > index && int.TryParse(fields[index], out var value) ? value : null;
+    }
+
     /// <summary>True while the pid names a process that has not exited (zombies count as gone).</summary>
     public static bool IsAlive(int pid)
     {
@@ -38,6 +67,22 @@ public static class Native
     {
         try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Direct children of <paramref name="pid"/> from /proc/PID/task/*/children: cheap enough to sample often.</summary>
+    public static IReadOnlyList<int> Children(int pid)
+    {
+        var result = new List<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                foreach (var part in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(part, out var child)) result.Add(child);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return result;
     }
 
     /// <summary>Every live descendant of <paramref name="pid"/> (children, grandchildren…).</summary>

@@ -9,8 +9,8 @@ public sealed partial record StatusLine(string Name, string State, bool? Healthy
 {
     public bool IsRunning => State == "running";
 
-    // 12:16:34.269 demo-web             running     healthy   port=18080 pid=1234 restarts=0 error="..."
-    [GeneratedRegex("""^\d\d:\d\d:\d\d\.\d{3} (?<name>\S+) +(?<state>\S+) +(?<health>\S+) +port=(?<port>\d+) pid=(?<pid>\S+) restarts=(?<restarts>\d+)(?: error="(?<error>.*)")?$""")]
+    // 12:16:34.269 demo-web             running     healthy   port=18080 pid=1234 restarts=0 error="..." next_try=12:21:34
+    [GeneratedRegex("""^\d\d:\d\d:\d\d\.\d{3} (?<name>\S+) +(?<state>\S+) +(?<health>\S+) +port=(?<port>\d+) pid=(?<pid>\S+) restarts=(?<restarts>\d+)(?: error="(?<error>.*?)")?(?: next_try=\S+)?$""")]
     private static partial Regex TextLine();
 
     /// <summary>A status line in either format, or null for anything else.</summary>

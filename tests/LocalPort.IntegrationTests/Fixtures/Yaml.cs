@@ -3,14 +3,9 @@ namespace LocalPort.IntegrationTests.Fixtures;
 /// <summary>Small builders for localport.yaml text, so each test shows only what matters to it.</summary>
 public static class Yaml
 {
-    /// <summary>A whole file: the services given, with quick restarts and no surprise defaults.</summary>
+    /// <summary>A whole file: the services given, with the restart policy users get (no restart_policy at all).</summary>
     public static string File(params string[] services) =>
         "version: \"1.0\"\n" +
-        "defaults:\n" +
-        "  restart_policy:\n" +
-        "    max_attempts: 0\n" +
-        "    initial_delay: 200ms\n" +
-        "    max_delay: 2s\n" +
         "services:\n" + string.Join("\n", services) + "\n";
 
     public static string Tcp(string name, int localPort, int upstreamPort, string? healthCheck = null) => $"""

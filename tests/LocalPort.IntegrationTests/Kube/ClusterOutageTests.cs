@@ -18,11 +18,7 @@ public sealed class ClusterOutageTests(ITestOutputHelper output) : Scenario(outp
     {
         var lab = KubeLab.Start(this);
         var port = FreePort.Next();
-        var path = WriteConfig(Yaml.File(Yaml.Kubectl("web", port, 80, lab.Connection("service", "web"), restartPolicy: """
-            restart_policy:
-              max_attempts: 2
-              initial_delay: 200ms
-            """)));
+        var path = WriteConfig(Yaml.File(Yaml.Kubectl("web", port, 80, lab.Connection("service", "web"))));
         var run = RunUntilRunning(path, ["web"], TimeSpan.FromSeconds(20));
         Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
         var before = run.Latest("web")!;

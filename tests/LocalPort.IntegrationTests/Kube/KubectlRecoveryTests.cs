@@ -128,7 +128,6 @@ public sealed class KubectlRecoveryTests(ITestOutputHelper output) : Scenario(ou
         var path = WriteConfig(Yaml.File(Yaml.Kubectl("web", port, 80, lab.Connection("service", "web", kubeconfig), restartPolicy: """
             restart_policy:
               max_attempts: 2
-              initial_delay: 200ms
             """)));
 
         var run = Start("run", "-c", path);
