@@ -116,8 +116,7 @@ public sealed class RelayListener : IAsyncDisposable
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // Allows rebinding while old connections sit in TIME_WAIT; does not allow two listeners.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindOnly(socket);
             socket.Bind(endpoint);
             socket.Listen(512);
         }
@@ -129,6 +128,25 @@ public sealed class RelayListener : IAsyncDisposable
         var relay = new RelayListener(socket, ledger);
         ledger?.TrackListener(relay.LocalEndPoint.ToString(), owner, relay.StopAccepting);
         return relay;
+    }
+
+    /// <summary>
+    /// SO_REUSEADDR alone: rebinding while old connections sit in TIME_WAIT, never a second listener on the port.
+    /// .NET's ReuseAddress option also sets SO_REUSEPORT on Linux, which lets another process bind the same port and
+    /// take a share of its connections; on Linux the option is set raw instead.
+    /// </summary>
+    private static void AllowRebindOnly(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            const int solSocket = 1, soReuseAddr = 2;
+            socket.SetRawSocketOption(solSocket, soReuseAddr, BitConverter.GetBytes(1));
+        }
+        else if (!OperatingSystem.IsWindows())
+        {
+            // On macOS and the BSDs .NET's ReuseAddress is SO_REUSEADDR only.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
     }
 
     public RelayListener Start()
