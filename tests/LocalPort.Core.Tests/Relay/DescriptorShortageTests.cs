@@ -35,6 +35,7 @@ public sealed class DescriptorShortageTests : IAsyncLifetime
         var waiting = new List<Socket>();
         for (var i = 0; i < 3; i++) waiting.Add(await ConnectAsync());
         foreach (var socket in waiting) await socket.SendAsync(new byte[] { 7 }, SocketFlags.None);
+        // A window in which nothing may be accepted: the assertion is that no event happens, so it has to be a span of time.
         await Task.Delay(300);
         Assert.Equal(1, _relay.Total);
         Assert.True(_relay.ExhaustedWithin(TimeSpan.Zero));
