@@ -281,7 +281,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             Context.Parent.Tell(new ChecksInconclusive(_spec.Name));
             return;
         }
-        OnFailure($"unhealthy: {unhealthy.Reason}");
+        OnFailure($"unhealthy: {unhealthy.Reason}", checksFailed: true);
     }
 
     /// <summary>
@@ -394,10 +394,11 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     }
 
     /// <param name="clusterMayExplain">False for local problems (port taken, no executable): no cluster can fix those.</param>
-    private void OnFailure(string reason, bool clusterMayExplain = true)
+    /// <param name="checksFailed">The checks judged it: bytes that came back (an HTTP 503, say) prove nothing then.</param>
+    private void OnFailure(string reason, bool clusterMayExplain = true, bool checksFailed = false)
     {
         // A tunnel that carried an exchange worked, whether or not a check had passed yet.
-        if (_endpoint is not null && _relay is { TargetExchanges: > 0 }) _account.Proven(Now);
+        if (!checksFailed && _endpoint is not null && _relay is { TargetExchanges: > 0 }) _account.Proven(Now);
         _lastError = reason;
         _generation++;
         _endpoint = null;
