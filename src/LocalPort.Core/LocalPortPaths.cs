@@ -40,4 +40,29 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }
+
+    private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>
+    /// Creates the file empty if it is missing, and leaves it 0600 either way, whatever the umask or its old mode:
+    /// for files another library opens (the daemon log), so they never exist with a wider mode.
+    /// </summary>
+    public static string EnsurePrivateFile(string path)
+    {
+        if (OperatingSystem.IsWindows()) return path;
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete,
+            UnixCreateMode = PrivateFileMode,
+        };
+        using var stream = new FileStream(path, options);
+        MakePrivate(stream.SafeFileHandle);
+        return path;
+    }
+
+    /// <summary>Sets an open file to 0600 (a file created before, or by someone else's umask, keeps its mode otherwise).</summary>
+    public static void MakePrivate(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(handle, PrivateFileMode);
+    }
 }

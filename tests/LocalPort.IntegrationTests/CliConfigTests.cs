@@ -129,6 +129,44 @@ public sealed class CliConfigTests(ITestOutputHelper output) : Scenario(output)
     }
 
     [Fact]
+    public void Config_export_masks_the_password_in_a_health_check_url()
+    {
+        var path = WriteConfig("""
+            version: "1.0"
+            services:
+              - name: api
+                technology: tcp
+                local_port: 18080
+                remote_port: 8080
+                connection:
+                  host: 127.0.0.1
+                health_check:
+                  type: http
+                  config:
+                    url: http://admin:url-secret-0xF00D@localhost:18080/health
+            """);
+
+        var result = Invoke("config", "export", "-c", path);
+
+        Assert.True(result.ExitCode == 0, Dump(result));
+        Assert.DoesNotContain("url-secret-0xF00D", result.Stdout + result.Stderr);
+        Assert.Contains("http://admin:********@localhost:18080/health", result.Stdout);
+    }
+
+    [Fact]
+    public void A_config_over_the_size_cap_exits_2_naming_the_file_and_the_cap()
+    {
+        var path = WriteConfig("services:\n" + new string('#', 5 * 1024 * 1024) + "\n", "huge.yaml");
+
+        var result = Invoke("config", "validate", "-c", path);
+
+        Assert.True(result.ExitCode == 2, Dump(result));
+        Assert.Contains(path, result.Stderr);
+        Assert.Contains("4 MB cap", result.Stderr);
+        Assert.DoesNotContain(StackTraceMarker, result.Stderr + result.Stdout);
+    }
+
+    [Fact]
     public void Config_init_writes_a_file_that_config_validate_accepts()
     {
         var init = Invoke("config", "init");

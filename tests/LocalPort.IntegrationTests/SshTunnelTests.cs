@@ -97,4 +97,30 @@ public sealed class SshTunnelTests(SshServer ssh, ITestOutputHelper output) : Sc
         Assert.Equal(0, refused);
         Assert.True(attempts > 10, $"the connect loop ran only {attempts} times");
     }
+
+    /// <summary>Each restart used to leave the killed ssh's socket in tunnels/ until shutdown.</summary>
+    [Fact]
+    public async Task After_three_kill_9s_of_the_ssh_child_only_the_live_tunnels_socket_remains()
+    {
+        var echo = Own(new EchoServer());
+        var port = FreePort.Next();
+        var path = WriteConfig(Yaml.File(Yaml.Ssh("echo-via-ssh", port, echo.Port, ssh)));
+        var run = RunUntilRunning(path, ["echo-via-ssh"], StartTimeout);
+        var tunnels = Path.Combine(Home, "state", "run", "tunnels");
+        string[] Sockets() => Directory.Exists(tunnels) ? Directory.GetFiles(tunnels, "*.sock") : [];
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(10)), run.Describe());
+        Assert.Single(Sockets());
+
+        for (var kill = 1; kill <= 3; kill++)
+        {
+            var oldPid = run.Latest("echo-via-ssh")!.Pid!.Value;
+            var from = run.StdoutCount;
+            Assert.True(Native.Signal(oldPid, Native.SIGKILL), $"could not kill ssh pid {oldPid}");
+            run.WaitForStatus(s => s.Name == "echo-via-ssh" && s.IsRunning && s.Pid is not null && s.Pid != oldPid, TimeSpan.FromSeconds(15), from);
+        }
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(10)), run.Describe());
+
+        Assert.True(Poll.Until(() => Sockets().Length == 1, TimeSpan.FromSeconds(5)),
+            $"tunnels/ holds {string.Join(", ", Sockets().Select(Path.GetFileName))}");
+    }
 }

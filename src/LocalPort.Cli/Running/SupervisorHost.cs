@@ -177,14 +177,16 @@ public sealed class SupervisorHost : IAsyncDisposable
 
     private static Serilog.Core.Logger CreateLogger(LocalPortPaths paths, SupervisorHostOptions options)
     {
+        // The sink creates its files with the process umask: ours exist 0600 before it opens them.
+        LocalPortPaths.EnsurePrivateFile(paths.DaemonLog);
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(LogEventLevel.Debug)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
         configuration = options.JsonLogs
             ? configuration.WriteTo.File(new CompactJsonFormatter(), paths.DaemonLog, LogEventLevel.Information,
-                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5)
+                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance)
             : configuration.WriteTo.File(paths.DaemonLog, LogEventLevel.Information,
-                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5);
+                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
         if (options.ConsoleLogs)
             configuration = configuration.WriteTo.Console(restrictedToMinimumLevel: options.ConsoleLevel,
                 standardErrorFromLevel: LogEventLevel.Verbose);
@@ -209,8 +211,11 @@ public sealed class SupervisorHost : IAsyncDisposable
     private static void WritePidFile(LocalPortPaths paths, LocalPortRuntime runtime)
     {
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-        using (var writer = new StreamWriter(paths.PidFile, options))
+        using (var writer = new StreamWriter(new FileStream(paths.PidFile, options)))
+        {
+            LocalPortPaths.MakePrivate(((FileStream)writer.BaseStream).SafeFileHandle); // a stale pid file keeps its mode otherwise
             writer.WriteLine($"{Environment.ProcessId} {Core.Processes.Posix.StartTicks(Environment.ProcessId)}");
+        }
         runtime.Ledger.TrackFile(paths.PidFile, "pid file");
     }
 
@@ -263,7 +268,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         {
             LocalPortPaths.EnsurePrivateDirectory(Paths.StateDirectory);
             var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-            using var writer = new StreamWriter(ReportPath, options);
+            using var stream = new FileStream(ReportPath, options);
+            LocalPortPaths.MakePrivate(stream.SafeFileHandle); // last run's report keeps its mode otherwise
+            using var writer = new StreamWriter(stream);
             writer.Write(report.ToJson());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -284,6 +291,21 @@ public sealed class SupervisorHost : IAsyncDisposable
         _runtime.Ledger.DeleteFiles();
         if (_runtime.Ledger.Children.Count == 0) File.Delete(Paths.ChildrenFile);
         await Serilog.Log.CloseAndFlushAsync();
+    }
+
+    /// <summary>
+    /// Rolled daemon logs (localport_001.log …, named by the sink when the size limit is reached) are created by the
+    /// sink with the umask: each one is made 0600 as it is opened, before the first line is written to it.
+    /// </summary>
+    private sealed class PrivateLogFiles : Serilog.Sinks.File.FileLifecycleHooks
+    {
+        public static readonly PrivateLogFiles Instance = new();
+
+        public override Stream OnFileOpened(string path, Stream underlyingStream, Encoding encoding)
+        {
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            return underlyingStream;
+        }
     }
 
     /// <summary>Replaces the console lifetime so the host does not also claim Ctrl-C/SIGTERM.</summary>

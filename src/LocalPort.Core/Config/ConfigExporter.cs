@@ -87,7 +87,7 @@ public static partial class ConfigExporter
     private static YamlMappingNode? Settings(HealthCheckSettings settings)
     {
         var map = Map(
-            ("url", Optional(settings.Url)),
+            ("url", settings.Url is null ? null : Text(UrlPasswords.Mask(settings.Url))),
             ("method", settings.Method == "GET" ? null : Text(settings.Method)),
             ("expected_status_codes", settings.ExpectedStatusCodes.Count == 0 ? null : List(settings.ExpectedStatusCodes.Select(c => c.ToString(CultureInfo.InvariantCulture)), quote: false)),
             ("expected_content", Optional(settings.ExpectedContent)),

@@ -14,6 +14,9 @@ public static partial class ConfigLoader
     private static readonly string[] DefaultsKeys = ["health_check", "restart_policy", "cluster_health"];
     private static readonly string[] ShutdownKeys = ["stop_new_work", "complete_current", "cancel_tasks", "force_cleanup"];
 
+    /// <summary>A config is a few KB; past this, parsing costs hundreds of MB, so the file is refused unread.</summary>
+    public const long MaxFileBytes = 4L * 1024 * 1024;
+
     public static ConfigLoadResult Load(string path, LoadOptions? options = null)
     {
         if (ReadFile(path, out var text) is { } problem)
@@ -33,7 +36,16 @@ public static partial class ConfigLoader
         try
         {
             if (Directory.Exists(path)) return Problem($"{path} is a directory; give the path of a localport.yaml file");
-            text = File.ReadAllText(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            // A plain file's length is known unread; a pipe is read one byte past the cap to find out.
+            var bytes = stream.CanSeek && stream.Length > MaxFileBytes ? null : ReadUpTo(stream, MaxFileBytes + 1);
+            if (bytes is null || bytes.Length > MaxFileBytes)
+            {
+                var size = bytes is null ? $"{stream.Length} bytes" : $"more than {MaxFileBytes} bytes";
+                return Problem($"config file {path} is {size}, over the {MaxFileBytes / (1024 * 1024)} MB cap; a LocalPort config is a few KB, check that this is the right file");
+            }
+            using var reader = new StreamReader(new MemoryStream(bytes));
+            text = reader.ReadToEnd();
             return null;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -44,6 +56,16 @@ public static partial class ConfigLoader
         {
             return Problem($"config file {path} cannot be read: {e.Message}");
         }
+    }
+
+    private static byte[] ReadUpTo(Stream stream, long limit)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while (buffer.Length < limit && (read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit - buffer.Length))) > 0)
+            buffer.Write(chunk, 0, read);
+        return buffer.ToArray();
     }
 
     private static ConfigLoadResult Parse(string yaml, string file, string? sourcePath, string? baseDirectory, LoadOptions options)

@@ -37,6 +37,8 @@ public sealed class SshTunnel : ProcessTunnel
             Ledger = ledger,
         });
         ledger?.TrackFile(_socketPath, $"ssh tunnel socket of {service.Name}");
+        // However the process ends (stopped, killed, crashed), its socket goes with it: restarts leave no stale sockets.
+        _ = Exited.ContinueWith(_ => DeleteSocket(), TaskScheduler.Default);
         _ = WaitUntilAccepting();
     }
 
@@ -46,8 +48,11 @@ public sealed class SshTunnel : ProcessTunnel
         ledger?.TrackFile(path, "ssh askpass helper");
         if (!File.Exists(path))
         {
-            File.WriteAllText(path, $"#!/bin/sh\nprintf '%s\\n' \"${PasswordVariable}\"\n");
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // Owner-only from creation (the one file here that must be executable), whatever the umask.
+            const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            using (var writer = new StreamWriter(new FileStream(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = mode })))
+                writer.Write($"#!/bin/sh\nprintf '%s\\n' \"${PasswordVariable}\"\n");
+            File.SetUnixFileMode(path, mode);
         }
         return path;
     }
@@ -77,7 +82,11 @@ public sealed class SshTunnel : ProcessTunnel
     public override async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         await base.StopAsync(grace, killAfterGrace);
-        if (!Exited.IsCompleted) return; // force-cleanup removes it with the process
+        if (Exited.IsCompleted) DeleteSocket(); // else force-cleanup removes it with the process
+    }
+
+    private void DeleteSocket()
+    {
         try
         {
             File.Delete(_socketPath);

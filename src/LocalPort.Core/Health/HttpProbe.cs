@@ -20,11 +20,13 @@ public sealed class HttpProbe : IHealthProbe, IDisposable
     private readonly IReadOnlyList<int> _expectedStatusCodes;
     private readonly string? _expectedContent;
     private readonly TimeSpan _timeout;
+    private readonly string? _configuredUrl;
 
     public HttpProbe(int port, TimeSpan timeout, HealthCheckSettings settings, bool https)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _timeout = timeout;
+        _configuredUrl = settings.Url;
         try
         {
             (_url, _hostHeader) = ResolveUrl(settings.Url, port, https);
@@ -58,7 +60,7 @@ public sealed class HttpProbe : IHealthProbe, IDisposable
 
     public async Task<ProbeResult> CheckAsync(CancellationToken cancellationToken)
     {
-        if (_configError is not null) return ProbeResult.Fail(_configError);
+        if (_configError is not null) return Fail(_configError);
         try
         {
             using var request = BuildRequest(_method!, _url!);
@@ -68,27 +70,30 @@ public sealed class HttpProbe : IHealthProbe, IDisposable
 
             var status = (int)response.StatusCode;
             if (!StatusAccepted(status))
-                return ProbeResult.Fail($"HTTP {status} (expected {DescribeExpected()})");
+                return Fail($"HTTP {status} (expected {DescribeExpected()})");
 
             if (_expectedContent is not null)
             {
                 var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
                 if (!body.Contains(_expectedContent, StringComparison.Ordinal))
-                    return ProbeResult.Fail($"HTTP {status} body does not contain \"{ProbeErrors.FirstLine(_expectedContent, 40)}\"");
+                    return Fail($"HTTP {status} body does not contain \"{ProbeErrors.FirstLine(_expectedContent, 40)}\"");
             }
             return ProbeResult.Ok;
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            return ProbeResult.Fail(ProbeErrors.TimedOut(_timeout));
+            return Fail(ProbeErrors.TimedOut(_timeout));
         }
         catch (Exception e)
         {
-            return ProbeResult.Fail(ProbeErrors.Describe(e));
+            return Fail(ProbeErrors.Describe(e));
         }
     }
 
     public void Dispose() => _client.Dispose();
+
+    // Errors reach status, last_error and the logs: the url's password never does.
+    private ProbeResult Fail(string error) => ProbeResult.Fail(UrlPasswords.Redact(error, _configuredUrl));
 
     internal static (Uri Url, string? HostHeader) ResolveUrl(string? configured, int port, bool https)
     {

@@ -42,7 +42,10 @@ public sealed class ServiceLog : IDisposable
             Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete,
             UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
-        return new StreamWriter(new FileStream(_path, options)) { AutoFlush = true };
+        var stream = new FileStream(_path, options);
+        // A log written before (or by an older version) keeps its mode on open: make it private now.
+        LocalPortPaths.MakePrivate(stream.SafeFileHandle);
+        return new StreamWriter(stream) { AutoFlush = true };
     }
 
     private void RotateIfLarge()

@@ -415,4 +415,43 @@ public sealed class ConfigLoaderTests
 
         Assert.Contains("is a directory", error.Message);
     }
+
+    [Fact]
+    public void A_config_over_the_4_MB_cap_is_refused_unparsed_naming_the_file_the_size_and_the_cap()
+    {
+        var directory = Directory.CreateTempSubdirectory("lp-config-").FullName;
+        try
+        {
+            var atCap = Path.Combine(directory, "at-cap.yaml");
+            var overCap = Path.Combine(directory, "over-cap.yaml");
+            File.WriteAllText(atCap, PaddedTo("services:\n" + TcpService(), ConfigLoader.MaxFileBytes));
+            File.WriteAllText(overCap, PaddedTo("services:\n" + TcpService(), ConfigLoader.MaxFileBytes + 1));
+
+            var accepted = ConfigLoader.Load(atCap, Options());
+            var refused = ConfigLoader.Load(overCap, Options());
+
+            Assert.True(accepted.Ok, string.Join("\n", accepted.Diagnostics));
+            var error = Assert.Single(refused.Diagnostics);
+            Assert.Null(refused.Config);
+            Assert.Equal((Severity.Error, overCap, 1, 1), (error.Severity, error.File, error.Line, error.Column));
+            Assert.Contains(overCap, error.Message);
+            Assert.Contains($"{ConfigLoader.MaxFileBytes + 1} bytes", error.Message);
+            Assert.Contains("4 MB cap", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>The YAML followed by comment lines up to exactly <paramref name="size"/> bytes (ASCII).</summary>
+    private static string PaddedTo(string yaml, long size)
+    {
+        var text = new System.Text.StringBuilder(yaml.TrimEnd('\n')).Append('\n');
+        while (text.Length + 81 <= size) text.Append('#').Append('x', 79).Append('\n');
+        var rest = (int)(size - text.Length);
+        if (rest > 0) text.Append('#').Append('x', Math.Max(0, rest - 2)).Append(rest >= 2 ? "\n" : "");
+        Assert.Equal(size, text.Length);
+        return text.ToString();
+    }
 }

@@ -188,4 +188,23 @@ public sealed class HttpProbeTests
         var now = DateTimeOffset.UtcNow;
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddHours(1));
     }
+
+    [Fact]
+    public async Task A_failing_check_never_shows_the_url_password()
+    {
+        await using var server = new TestHttpServer(_ => new(200, "ok"));
+        var closedPort = FreePort.Next();
+        const string password = "url-secret-0xF00D";
+
+        // The one message that quotes config text: the expected content, which here repeats the password.
+        var mismatch = await CheckAsync(Service(HealthCheckType.Http, server.Port,
+            new HealthCheckSettings { Url = $"http://admin:{password}@127.0.0.1:{server.Port}/", ExpectedContent = $"token {password}" }));
+        var refused = await CheckAsync(Service(HealthCheckType.Http, closedPort,
+            new HealthCheckSettings { Url = $"http://admin:{password}@127.0.0.1:{closedPort}/" }));
+
+        Assert.False(mismatch.Healthy);
+        Assert.False(refused.Healthy);
+        Assert.Equal("HTTP 200 body does not contain \"token ********\"", mismatch.Error);
+        Assert.DoesNotContain(password, refused.Error);
+    }
 }

@@ -56,6 +56,20 @@ public sealed class LocalPortProcess : IDisposable
         return new LocalPortProcess(info);
     }
 
+    /// <summary>
+    /// Starts it under the given umask, as a shell with that umask would: /bin/sh sets it and execs localport in place,
+    /// so <see cref="Pid"/> is localport's pid.
+    /// </summary>
+    public static LocalPortProcess StartUnderUmask(string umask, string home, string workingDirectory, params string[] arguments)
+    {
+        var info = StartInfo(home, workingDirectory, null, arguments);
+        info.ArgumentList.Insert(0, info.FileName);
+        info.ArgumentList.Insert(0, $"umask {umask}; exec \"$0\" \"$@\"");
+        info.ArgumentList.Insert(0, "-c");
+        info.FileName = "/bin/sh";
+        return new LocalPortProcess(info);
+    }
+
     private static ProcessStartInfo StartInfo(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
     {
         var (fileName, prefix) = Executable();
