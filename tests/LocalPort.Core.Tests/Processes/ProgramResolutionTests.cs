@@ -55,12 +55,11 @@ public sealed class ProgramResolutionTests : IDisposable
     }
 
     [Fact]
-    public void Starting_a_child_by_bare_name_runs_the_one_on_path()
+    public async Task Starting_a_child_by_bare_name_runs_the_one_on_path()
     {
         using var child = ChildProcess.Start(new ProcessSpec("true", []));
 
-        Assert.True(child.Exited.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Equal(0, child.Exited.Result);
+        Assert.Equal(0, await child.Exited.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
