@@ -18,14 +18,18 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
         getEnv ??= Environment.GetEnvironmentVariable;
         var home = getEnv("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var explicitHome = getEnv("LOCALPORT_HOME");
+        // Absolute from the start: the daemon leaves the caller's working directory (it chdirs to /).
         if (!string.IsNullOrEmpty(explicitHome))
-            return new LocalPortPaths(explicitHome, Path.Combine(explicitHome, "run"));
+        {
+            var full = Path.GetFullPath(explicitHome);
+            return new LocalPortPaths(full, Path.Combine(full, "run"));
+        }
 
         var stateHome = getEnv("XDG_STATE_HOME");
         var state = Path.Combine(string.IsNullOrEmpty(stateHome) ? Path.Combine(home, ".local", "state") : stateHome, "localport");
         var runtimeHome = getEnv("XDG_RUNTIME_DIR");
         var runtime = string.IsNullOrEmpty(runtimeHome) ? Path.Combine(state, "run") : Path.Combine(runtimeHome, "localport");
-        return new LocalPortPaths(state, runtime);
+        return new LocalPortPaths(Path.GetFullPath(state), Path.GetFullPath(runtime));
     }
 
     /// <summary>Creates a directory (and parents) with mode 0700 regardless of umask.</summary>

@@ -20,6 +20,28 @@ public sealed class CliConfigTests(ITestOutputHelper output) : Scenario(output)
         Assert.Contains("2 service(s)", result.Stdout);
     }
 
+    /// <summary>A NUL would cut ssh's host argument short at exec, so ssh would connect elsewhere (issue 11 item 7).</summary>
+    [Fact]
+    public void Config_validate_refuses_a_nul_in_host_at_its_line_and_column_with_exit_code_2()
+    {
+        var path = WriteConfig("""
+            version: "1.0"
+            services:
+              - name: db
+                technology: tcp
+                local_port: 18997
+                remote_port: 5432
+                connection:
+                  host: "127.0.0.1\0evil"
+            """, "nul.yaml");
+
+        var result = Invoke("config", "validate", "-c", path);
+
+        Assert.True(result.ExitCode == 2, Dump(result));
+        Assert.Matches($@"(?m)^{Regex.Escape(path)}:8:13: error: services\[0\]\.connection\.host: contains the control character U\+0000 \(NUL\)", result.Stderr);
+        Assert.DoesNotContain('\0', result.Stderr + result.Stdout);
+    }
+
     [Fact]
     public void Config_validate_lists_all_three_problems_with_file_line_and_column_and_exits_2()
     {

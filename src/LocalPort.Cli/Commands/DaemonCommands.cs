@@ -83,6 +83,8 @@ public static class DaemonCommands
 
         if (!parse.GetValue(Foreground))
         {
+            // The daemon starts from /, so it must inherit no path relative to here.
+            RootDirectory.AbsolutizeEnvironment();
             var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs));
             if (error is not null)
             {
@@ -96,6 +98,8 @@ public static class DaemonCommands
         }
 
         if (parse.GetValue(Detached)) Posix.Daemonize();
+        // Config and state paths are absolute by now; nothing later may depend on (or pin) the caller's directory.
+        RootDirectory.Enter();
         var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath };
         SupervisorHost host;
         try

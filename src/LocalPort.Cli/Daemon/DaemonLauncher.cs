@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LocalPort.Cli.Control;
 using LocalPort.Core;
+using LocalPort.Core.Processes;
 
 namespace LocalPort.Cli.Daemon;
 
@@ -15,15 +16,17 @@ public static class DaemonLauncher
     public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs)
     {
         var (fileName, prefix) = Self();
-        var info = new ProcessStartInfo(fileName)
+        // By absolute path, from /: the caller's working directory is never searched, nor kept busy.
+        var info = new ProcessStartInfo(OwnSession.Resolve(fileName))
         {
             UseShellExecute = false,
+            WorkingDirectory = "/",
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         foreach (var arg in prefix) info.ArgumentList.Add(arg);
-        foreach (var arg in new[] { "daemon", "start", "--foreground", DetachedFlag, "--config", configPath }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "daemon", "start", "--foreground", DetachedFlag, "--config", Path.GetFullPath(configPath) }) info.ArgumentList.Add(arg);
         if (jsonLogs) info.ArgumentList.Add("--log-json");
 
         using var daemon = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");

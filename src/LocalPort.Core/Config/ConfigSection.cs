@@ -92,7 +92,7 @@ internal sealed class ConfigSection
                 }
                 if (key == MergeKey || known.Contains(key)) continue;
                 var hint = hints is not null && hints.TryGetValue(key, out var why) ? $" ({why})" : Suggest(key, known);
-                bag.Warning(keyNode.Start, $"{Place(layer)}: unknown key '{key}' is ignored{hint}");
+                bag.Warning(keyNode.Start, $"{Place(layer)}: unknown key {NodeText.Quote(key)} is ignored{hint}");
             }
     }
 

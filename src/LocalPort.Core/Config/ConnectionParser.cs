@@ -33,9 +33,9 @@ internal static partial class ConnectionParser
             ResourceType(section, context),
             Name(section, "resource_name", "add the name of the Kubernetes resource to forward to", context) ?? "",
             Name(section, "namespace", null, context) ?? "default",
-            read.OptionalString(section, "context"),
-            read.OptionalString(section, "kubeconfig") is { } kubeconfig ? context.ExpandPath(kubeconfig) : null,
-            read.OptionalString(section, "kubectl_path") is { } kubectl ? context.ExpandPath(kubectl) : null);
+            read.OptionalArgument(section, "context"),
+            read.OptionalArgument(section, "kubeconfig") is { } kubeconfig ? context.ExpandPath(kubeconfig) : null,
+            read.OptionalArgument(section, "kubectl_path") is { } kubectl ? context.ExpandPath(kubectl) : null);
     }
 
     private static SshConnection Ssh(ConfigSection section, LoadContext context)
@@ -53,7 +53,7 @@ internal static partial class ConnectionParser
             Host(section, "jump_host", required: false, context),
             HostKeyChecking(section, context),
             SshOptions.Parse(section.Child("options", context.Bag), context),
-            read.OptionalString(section, "ssh_path") is { } ssh ? context.ExpandPath(ssh) : null);
+            read.OptionalArgument(section, "ssh_path") is { } ssh ? context.ExpandPath(ssh) : null);
     }
 
     private static TcpConnection Tcp(ConfigSection section, LoadContext context)
@@ -100,7 +100,7 @@ internal static partial class ConnectionParser
 
     private static string? KeyFile(ConfigSection section, LoadContext context)
     {
-        if (context.Reader.OptionalString(section, "key_file") is not { } written) return null;
+        if (context.Reader.OptionalArgument(section, "key_file") is not { } written) return null;
         var path = context.ExpandPath(written.Trim());
         if (!File.Exists(path))
             context.Bag.Warning(section.Get("key_file")!.Value.Node.Start,

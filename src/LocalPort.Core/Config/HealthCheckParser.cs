@@ -88,7 +88,7 @@ internal static class HealthCheckParser
 
     private static string? ParseUrl(ConfigSection section, LoadContext context)
     {
-        if (section.Get("url") is not { } field || context.Reader.OptionalString(section, "url") is not { } url) return null;
+        if (section.Get("url") is not { } field || context.Reader.OptionalArgument(section, "url") is not { } url) return null;
         if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return url;
         context.Bag.Error(field.Node.Start, $"{field.Path}: {NodeText.Quote(url)} is not an http(s) URL; write it like http://localhost:8080/health");
         return null;

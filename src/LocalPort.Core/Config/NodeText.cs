@@ -22,6 +22,9 @@ internal static class NodeText
     public static string Quote(string value)
     {
         var oneLine = value.Replace("\r", "\\r").Replace("\n", "\\n").Replace("\t", "\\t");
+        // Any other control character is shown escaped: a message must not drive the terminal it is printed on.
+        if (ControlCharacters.IndexOf(oneLine) >= 0)
+            oneLine = string.Concat(oneLine.Select(c => ControlCharacters.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
         return oneLine.Length > 60 ? $"'{oneLine[..57]}...'" : $"'{oneLine}'";
     }
 }

@@ -22,6 +22,7 @@ internal static class SshOptions
                     context.Bag.Error(field.Node.Start, $"{field.Path}: give a single-line value, e.g. {key}: yes");
                 continue;
             }
+            if (!context.Reader.IsArgument(field, value)) continue;
             if (key.Equals("StrictHostKeyChecking", StringComparison.OrdinalIgnoreCase) && value.Trim().ToLowerInvariant() is "no" or "off" or "false")
                 context.Bag.Warning(field.Node.Start, $"{field.Path}: {NodeText.Quote(value)} accepts any host key, so a man in the middle goes unnoticed; prefer accept-new");
             options[key] = value;

@@ -25,6 +25,26 @@ internal sealed class YamlNodeReader(DiagnosticBag bag, LoadOptions options)
         return string.IsNullOrWhiteSpace(text) ? null : text;
     }
 
+    /// <summary>
+    /// An optional value that becomes one argv entry or a file name: no control character at all, not even the tab
+    /// or line break that free text may hold.
+    /// </summary>
+    public string? OptionalArgument(ConfigSection section, string key)
+    {
+        var value = OptionalString(section, key);
+        return value is null || IsArgument(section.Get(key)!.Value, value) ? value : null;
+    }
+
+    /// <summary>False, and reported, when <paramref name="value"/> holds a tab or line break (other controls never get here).</summary>
+    public bool IsArgument(ConfigField field, string value)
+    {
+        var at = ControlCharacters.IndexOf(value);
+        if (at < 0) return true;
+        bag.Error(field.Node.Start,
+            $"{field.Path}: contains the control character {ControlCharacters.Name(value[at])} at character {at + 1}; this value is passed as one argument or file name, so remove it");
+        return false;
+    }
+
     /// <param name="fix">How to supply the value, for the message when it is missing.</param>
     public string? RequiredString(ConfigSection section, string key, string fix)
     {
@@ -180,6 +200,15 @@ internal sealed class YamlNodeReader(DiagnosticBag bag, LoadOptions options)
             else
                 bag.Add(options.Strict ? Severity.Error : Severity.Warning, scalar.Start,
                     $"{field.Path}: environment variable {name} is not set");
+        }
+        // NUL would cut an argument short at exec, ESC would reach the terminal; only tab and line breaks are text.
+        var at = ControlCharacters.IndexOf(expansion.Value, allowLineWhitespace: true);
+        if (at >= 0)
+        {
+            bag.Error(scalar.Start,
+                $"{field.Path}: contains the control character {ControlCharacters.Name(expansion.Value[at])} at character {at + 1}; remove it");
+            reported = true;
+            return null;
         }
         return expansion.Value;
     }

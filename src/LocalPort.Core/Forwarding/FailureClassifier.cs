@@ -39,6 +39,8 @@ public static class FailureClassifier
 
     public static string Classify(string output)
     {
+        // Whatever the source, a terminal escape in a child's words must not reach status or the logs.
+        output = ControlCharacters.Strip(output);
         if (string.IsNullOrWhiteSpace(output)) return "no output";
         foreach (var (needle, meaning) in Rules)
             if (output.Contains(needle, StringComparison.Ordinal))

@@ -121,6 +121,9 @@ public sealed class ExecProbe : IHealthProbe
 
         public void Offer(string? line)
         {
+            if (line is null) return;
+            // The command's stderr becomes a probe message, shown in status: no terminal escapes.
+            line = ControlCharacters.Strip(line);
             if (string.IsNullOrWhiteSpace(line)) return;
             var trimmed = ProbeErrors.FirstLine(line);
             lock (_gate) _value = trimmed;

@@ -90,8 +90,10 @@ public sealed class ChildProcess : IDisposable
         void OnData(object? _, DataReceivedEventArgs e)
         {
             if (e.Data is null) return;
-            child.Remember(e.Data);
-            spec.OnLine?.Invoke(e.Data);
+            // Stripped once, here: the tail, last_error, status and the log all get the same terminal-safe text.
+            var line = ControlCharacters.Strip(e.Data);
+            child.Remember(line);
+            spec.OnLine?.Invoke(line);
         }
         process.OutputDataReceived += OnData;
         process.ErrorDataReceived += OnData;

@@ -44,8 +44,9 @@ public static class OwnSession
     /// The program's absolute path: a name with a slash is taken as given (relative to the working directory, as execve
     /// does); a bare name is looked up on PATH's absolute entries only, never in the working directory.
     /// </summary>
+    /// <param name="searchPath">A PATH-style list to search instead of our PATH.</param>
     /// <exception cref="Win32Exception">Not found, or not executable.</exception>
-    public static string Resolve(string fileName)
+    public static string Resolve(string fileName, string? searchPath = null)
     {
         if (fileName.Contains('/'))
         {
@@ -55,13 +56,15 @@ public static class OwnSession
                 ? new Win32Exception(EACCES, $"{full}: Permission denied")
                 : new Win32Exception(ENOENT, $"{full}: No such file or directory");
         }
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        var path = searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "";
+        foreach (var directory in path.Split(':'))
         {
             // An empty or relative entry would mean the working directory.
             if (!Path.IsPathRooted(directory)) continue;
             var candidate = Path.Combine(directory, fileName);
             if (Posix.IsExecutable(candidate)) return candidate;
         }
-        throw new Win32Exception(ENOENT, $"{fileName}: not found on PATH");
+        throw new Win32Exception(ENOENT,
+            $"program '{fileName}' not found in PATH's absolute entries (PATH={path}); install it or configure its absolute path");
     }
 }

@@ -36,6 +36,24 @@ public sealed class ExecProbeTests
     }
 
     [Fact]
+    public async Task Terminal_escapes_in_stderr_never_reach_the_failure_message()
+    {
+        var result = await CheckAsync(ExecService("svc", "sh", "-c", @"printf '\033]0;owned\007\033[31mreplica lag\033[0m\n' >&2; exit 3"));
+
+        Assert.Equal("exit code 3: replica lag", result.Error);
+    }
+
+    [Fact]
+    public async Task A_program_missing_from_path_is_named_with_the_path_searched()
+    {
+        var result = await CheckAsync(ExecService("svc", "lp-no-such-health-check"));
+
+        Assert.False(result.Healthy);
+        Assert.Contains("program 'lp-no-such-health-check' not found", result.Error);
+        Assert.Contains("PATH=", result.Error);
+    }
+
+    [Fact]
     public async Task The_command_sees_the_service_name_and_port_and_no_shell_expands_its_arguments()
     {
         var result = await CheckAsync(ExecService("orders-db",
