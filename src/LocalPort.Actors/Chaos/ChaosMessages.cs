@@ -41,6 +41,9 @@ public sealed record KillTunnel : ChaosAction
 /// <summary>SIGSTOP the tunnel's process and SIGCONT it after <see cref="Duration"/>: a half-open hang.</summary>
 public sealed record PauseTunnel(TimeSpan Duration) : ChaosAction;
 
+/// <summary>Opens <paramref name="Count"/> silent client connections to the service's port and holds them for <paramref name="Duration"/> (resource exhaustion).</summary>
+public sealed record HoldConnections(int Count, TimeSpan Duration) : ChaosAction;
+
 /// <summary>The answer to every <see cref="ChaosAction"/>.</summary>
 public abstract record ChaosReply(string Service);
 

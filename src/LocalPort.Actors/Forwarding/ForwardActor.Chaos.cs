@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using LocalPort.Actors.Chaos;
+using LocalPort.Core.Chaos;
 using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;
 using LocalPort.Core.Processes;
@@ -18,6 +19,11 @@ public sealed partial class ForwardActor
     public sealed record ToxicsChanged(string Name, ToxicSet Toxics);
 
     private sealed record ResumeTunnel(ITunnel Tunnel);
+    private sealed record HoldOpened(ConnectionHold Hold, int Asked, TimeSpan Duration, IActorRef ReplyTo);
+    private sealed record ReleaseHold(ConnectionHold Hold);
+
+    /// <summary>Connections held by `chaos hold`; released on their timer, or when the forward stops.</summary>
+    private readonly List<ConnectionHold> _holds = [];
     private sealed record PausedTunnel(ITunnel Tunnel, int Pid, DateTimeOffset Until);
 
     private const string ResumeTimer = "chaos-resume";
@@ -69,6 +75,42 @@ public sealed partial class ForwardActor
         {
             if (_paused?.Tunnel == m.Tunnel) ResumePaused();
         });
+        Receive<HoldConnections>(HandleHold);
+        Receive<HoldOpened>(m =>
+        {
+            _holds.Add(m.Hold);
+            Timers.StartSingleTimer(m.Hold, new ReleaseHold(m.Hold), m.Duration);
+            var shortBy = m.Hold.Count < m.Asked ? $" (stopped at {m.Hold.Count}: {m.Hold.StoppedBy})" : "";
+            _log.Warning("{0}: chaos: holding {1} connections to port {2} for {3}{4}", _spec.Name, m.Hold.Count, BoundPort, Durations.Format(m.Duration), shortBy);
+            m.ReplyTo.Tell(new ChaosApplied(_spec.Name,
+                $"holding {m.Hold.Count} connection(s) to port {BoundPort} for {Durations.Format(m.Duration)}{shortBy}", ChaosStateNow()));
+        });
+        Receive<ReleaseHold>(m => ReleaseHolds(m.Hold));
+    }
+
+    private void HandleHold(HoldConnections hold)
+    {
+        if (_relay is null)
+        {
+            Sender.Tell(new ChaosNotApplicable(_spec.Name, $"{_spec.Name} has no open port right now"));
+            return;
+        }
+        var replyTo = Sender;
+        var port = BoundPort;
+        ConnectionHold.OpenAsync(port, hold.Count, TimeSpan.FromSeconds(2))
+            .ContinueWith(t => new HoldOpened(t.Result, hold.Count, hold.Duration, replyTo), TaskScheduler.Default).PipeTo(Self);
+    }
+
+    /// <summary>Closes one hold, or every hold (a stop or crash must not leave our own clients behind).</summary>
+    private void ReleaseHolds(ConnectionHold? only = null)
+    {
+        foreach (var hold in _holds.Where(h => only is null || h == only).ToList())
+        {
+            hold.Dispose();
+            _holds.Remove(hold);
+            Timers.Cancel(hold);
+            if (only is not null) _log.Info("{0}: chaos: released {1} held connection(s)", _spec.Name, hold.Count);
+        }
     }
 
     private void Applied(string detail, ToxicSet toxics)

@@ -490,6 +490,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         _nextAttempt = null;
         DiscardRetiring();
         ResumePaused();
+        ReleaseHolds();
         Timers.CancelAll();
         Report(ServiceState.Stopping);
         var tunnel = _tunnel;
@@ -541,6 +542,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         // Crash or forced stop: nothing we started may outlive the actor.
         _tunnel?.Kill();
         _retiring?.Tunnel.Kill();
+        foreach (var hold in _holds) hold.Dispose();
         // The listening socket closes synchronously inside DisposeAsync; the rest may finish later.
         _ = _relay?.DisposeAsync();
     }

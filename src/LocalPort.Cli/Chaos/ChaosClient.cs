@@ -47,6 +47,9 @@ public sealed class ChaosClient(ControlClient control)
 
     public Task<ChaosResponse> KillAsync(string service) => Send(HttpMethod.Post, $"v1/chaos/{Escape(service)}/kill");
 
+    public Task<ChaosResponse> HoldAsync(string service, int count, TimeSpan duration) =>
+        Send(HttpMethod.Post, $"v1/chaos/{Escape(service)}/hold?count={count}&for={Uri.EscapeDataString(Core.Config.Durations.Format(duration))}");
+
     public Task<ChaosResponse> PauseAsync(string service, TimeSpan duration) =>
         Send(HttpMethod.Post, $"v1/chaos/{Escape(service)}/pause?for={Uri.EscapeDataString(Core.Config.Durations.Format(duration))}");
 

@@ -8,7 +8,7 @@ using LocalPort.Core.Relay.Toxics;
 
 namespace LocalPort.Cli.Commands;
 
-/// <summary>`localport chaos add|remove|list|reset|kill|pause|run`: faults injected into a running daemon (or `run`).</summary>
+/// <summary>`localport chaos add|remove|list|reset|kill|pause|hold|run`: faults injected into a running daemon (or `run`).</summary>
 public static class ChaosCommands
 {
     private static readonly Argument<string> Service = new("service") { Description = "Service name" };
@@ -20,6 +20,28 @@ public static class ChaosCommands
     private static readonly Option<string?> Stream = new("--stream") { Description = "up (client to service) or down (service to client, the default)" };
     private static readonly Option<string?> Toxicity = new("--toxicity") { Description = "Probability (0-1) that a connection is affected (default 1)" };
     private static readonly Option<string?> Junit = new("--junit") { Description = "Also write the results as JUnit XML to this file" };
+    private static readonly Option<int> Count = new("--count")
+    {
+        Description = "How many connections to open and hold (default 100)",
+        DefaultValueFactory = _ => 100,
+        CustomParser = r =>
+        {
+            if (int.TryParse(r.Tokens.Single().Value, out var n) && n is >= 1 and <= 100_000) return n;
+            r.AddError($"'{r.Tokens.Single().Value}' is not a connection count; use 1 to 100000");
+            return default;
+        },
+    };
+    private static readonly Option<TimeSpan> HoldFor = new("--for")
+    {
+        Description = "How long the connections are held (default 30s)",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+        CustomParser = r =>
+        {
+            if (Core.Config.Durations.TryParse(r.Tokens.Single().Value, out var t) && t > TimeSpan.Zero) return t;
+            r.AddError($"'{r.Tokens.Single().Value}' is not a duration; use e.g. 500ms, 5s, 1m");
+            return default;
+        },
+    };
     private static readonly Option<TimeSpan> For = new("--for")
     {
         Description = "How long the process stays stopped (default 5s)",
@@ -79,13 +101,20 @@ public static class ChaosCommands
         pause.SetAction((parse, _) => WithDaemon(parse, async client =>
             Print(parse, await client.PauseAsync(parse.GetValue(Service)!, parse.GetValue(For)))));
 
+        var hold = new Command("hold", "Open silent client connections to the service's port and hold them (file-descriptor exhaustion)");
+        hold.Arguments.Add(Service);
+        hold.Options.Add(Count);
+        hold.Options.Add(HoldFor);
+        hold.SetAction((parse, _) => WithDaemon(parse, async client =>
+            Print(parse, await client.HoldAsync(parse.GetValue(Service)!, parse.GetValue(Count), parse.GetValue(HoldFor)))));
+
         var run = new Command("run", "Run a scenario: timed faults and expectations; exits 1 if any expectation fails");
         run.Arguments.Add(ScenarioFile);
         run.Options.Add(Junit);
         run.SetAction((parse, token) => ScenarioCommand.RunAsync(parse.GetValue(ScenarioFile)!, parse.GetValue(Junit),
             parse.GetValue(GlobalOptions.Output), token));
 
-        foreach (var command in new[] { add, remove, list, reset, kill, pause, run }) chaos.Subcommands.Add(command);
+        foreach (var command in new[] { add, remove, list, reset, kill, pause, hold, run }) chaos.Subcommands.Add(command);
         return chaos;
     }
 

@@ -81,6 +81,16 @@ public static class ChaosApi
                 return Json(new ErrorView($"'{text}' is not a pause length; use e.g. 500ms, 5s, 1m (at most 1h)"), StatusCodes.Status400BadRequest);
             return Reply(await Ask(context, service, new PauseTunnel(duration)));
         });
+        app.MapPost("/v1/chaos/{service}/hold", async (string service, HttpRequest request) =>
+        {
+            var countText = request.Query["count"].FirstOrDefault() ?? "100";
+            if (!int.TryParse(countText, out var count) || count is < 1 or > 100_000)
+                return Json(new ErrorView($"'{countText}' is not a connection count; use 1 to 100000"), StatusCodes.Status400BadRequest);
+            var text = request.Query["for"].FirstOrDefault() ?? "30s";
+            if (!Durations.TryParse(text, out var duration) || duration <= TimeSpan.Zero || duration > TimeSpan.FromHours(1))
+                return Json(new ErrorView($"'{text}' is not a hold length; use e.g. 500ms, 5s, 1m (at most 1h)"), StatusCodes.Status400BadRequest);
+            return Reply(await Ask(context, service, new HoldConnections(count, duration)));
+        });
     }
 
     private static async Task<IReadOnlyList<string>> Running(ControlContext context)

@@ -59,6 +59,25 @@ public sealed class ChaosCliTests(SshServer ssh, ITestOutputHelper output) : Sce
     }
 
     [Fact]
+    public async Task Chaos_hold_opens_and_holds_client_connections_then_releases_them_while_the_forward_keeps_serving()
+    {
+        var echo = Own(new EchoServer());
+        var port = FreePort.Next();
+        var run = RunUntilRunning(WriteConfig(Yaml.File(Yaml.Tcp("cache", port, echo.Port))), ["cache"], Bound);
+        int Active() => JsonDocument.Parse(Chaos("list", "cache", "-o", "json").Stdout).RootElement.GetProperty("active_connections").GetInt32();
+
+        var hold = Chaos("hold", "cache", "--count", "50", "--for", "3s");
+
+        Assert.True(hold.ExitCode == 0, hold.Stdout + hold.Stderr);
+        Assert.Contains($"holding 50 connection(s) to port {port} for 3s", hold.Stdout);
+        Poll.Assert(() => Active() >= 50, TimeSpan.FromSeconds(5), "50 held connections relayed");
+        Assert.True(await Traffic.TryEchoAsync(port, TimeSpan.FromSeconds(5)), run.Describe());
+        Poll.Assert(() => Active() == 0, TimeSpan.FromSeconds(15), "the held connections to be released");
+        Assert.Equal(2, Chaos("hold", "cache", "--count", "0").ExitCode);
+        Assert.True(run.Latest("cache")!.IsRunning, run.Describe());
+    }
+
+    [Fact]
     public async Task Chaos_kill_of_an_ssh_tunnel_is_recovered_and_chaos_pause_stops_it_until_it_continues()
     {
         var echo = Own(new EchoServer());
