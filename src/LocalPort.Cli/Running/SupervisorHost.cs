@@ -41,6 +41,7 @@ public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mo
 public sealed class SupervisorHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly InstanceLock _instanceLock;
     private readonly LocalPortRuntime _runtime;
 
     public ActorSystem System { get; }
@@ -51,8 +52,9 @@ public sealed class SupervisorHost : IAsyncDisposable
     public string ReportPath => Path.Combine(Paths.StateDirectory, "last-shutdown.json");
 
     private SupervisorHost(WebApplication app, LocalPortPaths paths, LocalPortRuntime runtime, Task<ShutdownReport> report,
-        ShutdownEvents events)
+        ShutdownEvents events, InstanceLock instanceLock)
     {
+        _instanceLock = instanceLock;
         _app = app;
         _runtime = runtime;
         _events = events;
@@ -62,13 +64,28 @@ public sealed class SupervisorHost : IAsyncDisposable
         Report = report.ContinueWith(t => Save(t.Result), TaskScheduler.Default);
     }
 
-    /// <exception cref="AlreadyRunningException">Another LocalPort answers on the control socket.</exception>
+    /// <exception cref="AlreadyRunningException">Another LocalPort holds the runtime directory's lock or answers on its control socket.</exception>
     public static async Task<SupervisorHost> StartAsync(SupervisorHostOptions options)
     {
         var paths = options.LocalPort.Paths;
         LocalPortPaths.EnsurePrivateDirectory(paths.LogDirectory);
         LocalPortPaths.EnsurePrivateDirectory(paths.RuntimeDirectory);
-        await ClaimControlSocket(paths.ControlSocket);
+        // Decided before anything starts: a loser of a start race exits here with nothing to clean up.
+        var instanceLock = InstanceLock.Take(paths.RuntimeDirectory);
+        try
+        {
+            await ClaimControlSocket(paths.ControlSocket);
+            return await StartLockedAsync(options, paths, instanceLock);
+        }
+        catch
+        {
+            instanceLock.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<SupervisorHost> StartLockedAsync(SupervisorHostOptions options, LocalPortPaths paths, InstanceLock instanceLock)
+    {
 
         var logger = CreateLogger(paths, options);
         if (FileLimits.Current() is { } limit)
@@ -134,7 +151,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
-        host = new SupervisorHost(app, paths, runtime, report.Task, events);
+        host = new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
         return host;
     }
 
@@ -291,6 +308,8 @@ public sealed class SupervisorHost : IAsyncDisposable
         _runtime.Ledger.DeleteFiles();
         if (_runtime.Ledger.Children.Count == 0) File.Delete(Paths.ChildrenFile);
         await Serilog.Log.CloseAndFlushAsync();
+        // Last: the next instance may start only once this one has let go of everything.
+        _instanceLock.Dispose();
     }
 
     /// <summary>
