@@ -155,6 +155,19 @@ public sealed class ConnectionParsingTests
     }
 
     [Theory]
+    [InlineData("ProxyCommand", "nc %h %p", "run a command on this machine")]
+    [InlineData("LocalCommand", "touch /tmp/x", "run a command on this machine")]
+    [InlineData("KnownHostsCommand", "/bin/cat", "run a command on this machine")]
+    [InlineData("RemoteCommand", "id", "run a command on the server")]
+    public void Options_that_make_ssh_run_a_command_are_kept_but_warned_about(string option, string value, string message)
+    {
+        var result = Load(Ssh($"      host: bastion\n      options:\n        {option}: \"{value}\""));
+
+        Assert.True(result.Ok);
+        Assert.Contains(message, Warning(result, $"services[0].connection.options.{option}: {option} makes ssh").Message);
+    }
+
+    [Theory]
     [InlineData("host: -oProxyCommand=evil", "host: '-oProxyCommand=evil' is not a host name")]
     [InlineData("host: bastion\n      user: '-lroot'", "user: '-lroot' is not a host name")]
     [InlineData("host: bastion\n      options:\n        'Proxy Command': x", "'Proxy Command' is not an ssh option name")]
