@@ -35,6 +35,7 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
     /// <summary>Creates a directory (and parents) with mode 0700 regardless of umask.</summary>
     public static string EnsurePrivateDirectory(string path)
     {
+        RefuseLink(path);
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
@@ -53,6 +54,7 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
     /// </summary>
     public static string EnsurePrivateFile(string path)
     {
+        RefuseLink(path);
         if (OperatingSystem.IsWindows()) return path;
         var options = new FileStreamOptions
         {
@@ -62,6 +64,35 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
         using var stream = new FileStream(path, options);
         MakePrivate(stream.SafeFileHandle);
         return path;
+    }
+
+    /// <summary>
+    /// State files and directories are never followed through a symbolic link (someone else's link would make us
+    /// truncate, append to or chmod its target): a link where one belongs is an error naming it.
+    /// </summary>
+    public static void RefuseLink(string path)
+    {
+        if (new FileInfo(path).LinkTarget is { } target)
+            throw new IOException($"{path} is a symbolic link (to {target}); LocalPort does not follow links for its state files: remove it");
+    }
+
+    /// <summary>Writes a whole state file through a private temp file and a rename, which replaces a link instead of following it.</summary>
+    public static void WriteAtomically(string path, string content)
+    {
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        RefuseLink(temp);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create, Access = FileAccess.Write,
+            UnixCreateMode = OperatingSystem.IsWindows() ? null : PrivateFileMode,
+        };
+        using (var stream = new FileStream(temp, options))
+        {
+            MakePrivate(stream.SafeFileHandle);
+            using var writer = new StreamWriter(stream);
+            writer.Write(content);
+        }
+        File.Move(temp, path, overwrite: true);
     }
 
     /// <summary>Sets an open file to 0600 (a file created before, or by someone else's umask, keeps its mode otherwise).</summary>

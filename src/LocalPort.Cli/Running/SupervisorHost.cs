@@ -227,12 +227,7 @@ public sealed class SupervisorHost : IAsyncDisposable
 
     private static void WritePidFile(LocalPortPaths paths, LocalPortRuntime runtime)
     {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-        using (var writer = new StreamWriter(new FileStream(paths.PidFile, options)))
-        {
-            LocalPortPaths.MakePrivate(((FileStream)writer.BaseStream).SafeFileHandle); // a stale pid file keeps its mode otherwise
-            writer.WriteLine($"{Environment.ProcessId} {Core.Processes.Posix.StartTicks(Environment.ProcessId)}");
-        }
+        LocalPortPaths.WriteAtomically(paths.PidFile, $"{Environment.ProcessId} {Core.Processes.Posix.StartTicks(Environment.ProcessId)}\n");
         runtime.Ledger.TrackFile(paths.PidFile, "pid file");
     }
 
@@ -284,11 +279,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         try
         {
             LocalPortPaths.EnsurePrivateDirectory(Paths.StateDirectory);
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-            using var stream = new FileStream(ReportPath, options);
-            LocalPortPaths.MakePrivate(stream.SafeFileHandle); // last run's report keeps its mode otherwise
-            using var writer = new StreamWriter(stream);
-            writer.Write(report.ToJson());
+            LocalPortPaths.WriteAtomically(ReportPath, report.ToJson());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

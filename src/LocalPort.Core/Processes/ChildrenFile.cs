@@ -19,14 +19,7 @@ public static class ChildrenFile
         lock (WriteLock)
         {
             LocalPortPaths.EnsurePrivateDirectory(Path.GetDirectoryName(path)!);
-            var temp = $"{path}.{Environment.ProcessId}.tmp";
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-            using (var stream = new FileStream(temp, options))
-            {
-                LocalPortPaths.MakePrivate(stream.SafeFileHandle); // a leftover temp file keeps its mode otherwise
-                JsonSerializer.Serialize(stream, records);
-            }
-            File.Move(temp, path, overwrite: true);
+            LocalPortPaths.WriteAtomically(path, JsonSerializer.Serialize(records));
         }
     }
 

@@ -42,6 +42,7 @@ public sealed class ServiceLog : IDisposable
             Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete,
             UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
+        LocalPortPaths.RefuseLink(_path);
         var stream = new FileStream(_path, options);
         // A log written before (or by an older version) keeps its mode on open: make it private now.
         LocalPortPaths.MakePrivate(stream.SafeFileHandle);
