@@ -107,14 +107,7 @@ public sealed class DescriptorShortageTests : IAsyncLifetime
         Assert.False(FileLimits.HasRoom(int.MaxValue));
     }
 
-    private async Task<Socket> ConnectAsync()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        _clients.Add(socket);
-        using var timeout = new CancellationTokenSource(Bound);
-        await socket.ConnectAsync(_relay.LocalEndPoint, timeout.Token);
-        return socket;
-    }
+    private Task<Socket> ConnectAsync() => RelayHarness.ConnectClientAsync(_relay.LocalEndPoint, _clients, Bound);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -100,12 +100,15 @@ internal sealed class RelayHarness : IAsyncDisposable
 
     public void Add(Toxic toxic) => Relay.Toxics = Relay.Toxics.With(toxic);
 
-    public async Task<Socket> ConnectAsync()
+    public Task<Socket> ConnectAsync() => ConnectClientAsync(new IPEndPoint(IPAddress.Loopback, Port), _clients, TimeSpan.FromSeconds(5));
+
+    /// <summary>A client connection to <paramref name="endpoint"/>, added to <paramref name="owned"/> so the test disposes it.</summary>
+    public static async Task<Socket> ConnectClientAsync(EndPoint endpoint, ICollection<Socket> owned, TimeSpan bound)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        _clients.Add(socket);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), timeout.Token);
+        owned.Add(socket);
+        using var timeout = new CancellationTokenSource(bound);
+        await socket.ConnectAsync(endpoint, timeout.Token);
         return socket;
     }
 
