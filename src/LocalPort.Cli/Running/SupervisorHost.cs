@@ -101,7 +101,12 @@ public sealed class SupervisorHost : IAsyncDisposable
         };
 
         var events = new ShutdownEvents();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "localport" });
+        // The empty builder: no appsettings files, environment configuration, console logging, host filtering or
+        // forwarded headers, none of which a Unix-socket API uses. Every assembly loaded holds two descriptors for the
+        // life of the process, and under `ulimit -n 256` those ~30 descriptors are what relayed connections run on.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "localport" });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
@@ -200,8 +205,7 @@ public sealed class SupervisorHost : IAsyncDisposable
             .MinimumLevel.Is(LogEventLevel.Debug)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
         configuration = options.JsonLogs
-            ? configuration.WriteTo.File(new CompactJsonFormatter(), paths.DaemonLog, LogEventLevel.Information,
-                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance)
+            ? WriteJsonTo(configuration, paths.DaemonLog)
             : configuration.WriteTo.File(paths.DaemonLog, LogEventLevel.Information,
                 fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
         if (options.ConsoleLogs)
@@ -209,6 +213,11 @@ public sealed class SupervisorHost : IAsyncDisposable
                 standardErrorFromLevel: LogEventLevel.Verbose);
         return configuration.CreateLogger();
     }
+
+    /// <summary>Its own method, so the JSON formatter's assembly (two descriptors for good) loads only for --json-logs.</summary>
+    private static LoggerConfiguration WriteJsonTo(LoggerConfiguration configuration, string path) =>
+        configuration.WriteTo.File(new CompactJsonFormatter(), path, LogEventLevel.Information,
+            fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
 
     /// <summary>One supervisor per runtime directory: a live socket means another one runs; a dead one is stale.</summary>
     private static async Task ClaimControlSocket(string socketPath)

@@ -59,12 +59,13 @@ public sealed class RelayListener : IAsyncDisposable
     /// <summary>
     /// Descriptors this relay leaves to the rest of the process (control API, health checks, logs, shutdown): it
     /// stops accepting when one more connection (two descriptors) would leave fewer, and resumes when there is room.
-    /// By default 1/32 of the limit, 16 to 64: anything that opens a file late (an assembly, a log) needs some, and
-    /// .NET aborts the process when an assembly cannot be loaded on some paths.
+    /// By default 1/32 of the limit, 8 to 64: anything that opens a file late (an assembly, a log) needs some, and
+    /// .NET aborts the process when an assembly cannot be loaded on some paths. The floor is low because under
+    /// `ulimit -n 256` the runtime itself holds ~240 (two per loaded assembly), and more would leave no connection.
     /// </summary>
     public int Headroom
     {
-        get => _headroom ?? (SoftLimit is { } soft ? (int)Math.Clamp(soft / 32, 16, 64) : 16);
+        get => _headroom ?? (SoftLimit is { } soft ? (int)Math.Clamp(soft / 32, 8, 64) : 16);
         set => _headroom = value;
     }
 

@@ -60,11 +60,15 @@ public sealed class LocalPortProcess : IDisposable
     /// Starts it under the given umask, as a shell with that umask would: /bin/sh sets it and execs localport in place,
     /// so <see cref="Pid"/> is localport's pid.
     /// </summary>
-    public static LocalPortProcess StartUnderUmask(string umask, string home, string workingDirectory, params string[] arguments)
+    public static LocalPortProcess StartUnderUmask(string umask, string home, string workingDirectory, params string[] arguments) =>
+        StartAfter($"umask {umask}", home, workingDirectory, arguments);
+
+    /// <summary>Starts it as a shell would after <paramref name="prelude"/> (e.g. `ulimit -n 256`): /bin/sh runs it, then execs localport in place.</summary>
+    public static LocalPortProcess StartAfter(string prelude, string home, string workingDirectory, params string[] arguments)
     {
         var info = StartInfo(home, workingDirectory, null, arguments);
         info.ArgumentList.Insert(0, info.FileName);
-        info.ArgumentList.Insert(0, $"umask {umask}; exec \"$0\" \"$@\"");
+        info.ArgumentList.Insert(0, $"{prelude}; exec \"$0\" \"$@\"");
         info.ArgumentList.Insert(0, "-c");
         info.FileName = "/bin/sh";
         return new LocalPortProcess(info);
