@@ -45,7 +45,8 @@ public static class LiveStatus
     public static async Task StreamLinesAsync(ActorSystem system, IActorRef root, OutputFormat format, TextWriter output)
     {
         var channel = Channel.CreateUnbounded<ServiceStatus>();
-        var bridge = system.ActorOf(Props.Create(() => new ChannelWriterActor(channel.Writer)));
+        // A system actor: the user tree's stop would drop the last "stopped" statuses still in its mailbox.
+        var bridge = ((ExtendedActorSystem)system).SystemActorOf(Props.Create(() => new ChannelWriterActor(channel.Writer)));
         system.EventStream.Subscribe(bridge, typeof(ServiceStatusChanged));
         _ = system.WhenTerminated.ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
 
