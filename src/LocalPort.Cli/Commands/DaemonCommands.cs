@@ -85,6 +85,8 @@ public static class DaemonCommands
         {
             // The daemon starts from /, so it must inherit no path relative to here.
             RootDirectory.AbsolutizeEnvironment();
+            // Refused here, with exit 2, rather than by the detached daemon after the launch.
+            paths.EnsurePrivateDirectories();
             var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs));
             if (error is not null)
             {

@@ -111,6 +111,7 @@ public static class ServiceCommands
         {
             var configPath = ConfigResolver.Load(parse, Console.Error)?.SourcePath;
             if (configPath is null) return ExitCodes.UsageOrConfig;
+            paths.EnsurePrivateDirectories();
             var error = await DaemonLauncher.StartDetachedAsync(paths, configPath, parse.GetValue(Timeout), jsonLogs: false);
             if (error is not null)
             {
