@@ -87,7 +87,8 @@ public static class DaemonCommands
             RootDirectory.AbsolutizeEnvironment();
             // Refused here, with exit 2, rather than by the detached daemon after the launch.
             paths.EnsurePrivateDirectories();
-            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs));
+            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs),
+                parse.GetValue(GlobalOptions.TrustConfig));
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -102,7 +103,7 @@ public static class DaemonCommands
         if (parse.GetValue(Detached)) Posix.Daemonize();
         // Config and state paths are absolute by now; nothing later may depend on (or pin) the caller's directory.
         RootDirectory.Enter();
-        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath };
+        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath, ConfigLoadOptions = ConfigResolver.LoadOptions(parse) };
         SupervisorHost host;
         try
         {
