@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LocalPort.Core;
 using LocalPort.IntegrationTests.Fixtures;
 
 namespace LocalPort.IntegrationTests;
@@ -53,9 +54,25 @@ public sealed class ConfigTrustTests(ITestOutputHelper output) : Scenario(output
     [InlineData("602", "is writable by others (mode 0602)")]
     public void A_config_others_can_write_is_refused_by_every_command_that_reads_it(string octal, string expected)
     {
+        OtherUser.RequireRoot();
         var path = Config((UnixFileMode)Convert.ToInt32(octal, 8), FreePort.Next());
+        // A group another user is in (nobody's): group write is theirs too.
+        OtherUser.ShareGroup(path);
 
         AssertRefusedEverywhere(path, expected, $"chmod go-w {path}");
+    }
+
+    /// <summary>Under umask 002 (Debian and Ubuntu users' default) an editor writes 0664 with the user's private group: still only theirs.</summary>
+    [Fact]
+    public void A_config_writable_only_by_its_owners_private_group_is_read()
+    {
+        OtherUser.RequireRoot();
+        var path = Config((UnixFileMode)Convert.ToInt32("664", 8), FreePort.Next());
+        Assert.True(Accounts.IsPrivateGroup(0, 0), "root's group is expected to be root's alone on the test machine (/etc/group, /etc/passwd)");
+
+        var result = Invoke("config", "validate", "-c", path);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
     }
 
     [Fact]

@@ -20,6 +20,13 @@ public static class OtherUser
         Assert.True(result.ExitCode == 0, $"chown {path}: {result.Stderr}");
     }
 
+    /// <summary>Gives a file of ours their group (chgrp, no link followed): group write then lets them change it.</summary>
+    public static void ShareGroup(string path)
+    {
+        var result = Run.Program("/bin/chgrp", ["-h", $"{Gid}", path]);
+        Assert.True(result.ExitCode == 0, $"chgrp {path}: {result.Stderr}");
+    }
+
     /// <summary>The argv prefix that runs a program as them: util-linux setpriv execs in place, so the pid is the program's.</summary>
     public static string[] Prefix => ["/usr/bin/setpriv", $"--reuid={Uid}", $"--regid={Gid}", "--clear-groups", "--"];
 }
