@@ -85,7 +85,10 @@ public static class DaemonCommands
         {
             // The daemon starts from /, so it must inherit no path relative to here.
             RootDirectory.AbsolutizeEnvironment();
-            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs));
+            // Refused here, with exit 2, rather than by the detached daemon after the launch.
+            paths.EnsurePrivateDirectories();
+            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs),
+                parse.GetValue(GlobalOptions.TrustConfig));
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -100,7 +103,7 @@ public static class DaemonCommands
         if (parse.GetValue(Detached)) Posix.Daemonize();
         // Config and state paths are absolute by now; nothing later may depend on (or pin) the caller's directory.
         RootDirectory.Enter();
-        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath };
+        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath, ConfigLoadOptions = ConfigResolver.LoadOptions(parse) };
         SupervisorHost host;
         try
         {

@@ -32,6 +32,8 @@ public static class ControlApi
 
     public static void Map(WebApplication app, ControlContext context)
     {
+        // First: a request from another user is answered with 403 and nothing else.
+        PeerCheck.Use(app);
         // An actor that does not answer in time is a gateway timeout, never a 500.
         app.Use(async (http, next) =>
         {

@@ -68,8 +68,7 @@ public sealed class SupervisorHost : IAsyncDisposable
     public static async Task<SupervisorHost> StartAsync(SupervisorHostOptions options)
     {
         var paths = options.LocalPort.Paths;
-        LocalPortPaths.EnsurePrivateDirectory(paths.LogDirectory);
-        LocalPortPaths.EnsurePrivateDirectory(paths.RuntimeDirectory);
+        paths.EnsurePrivateDirectories();
         // Decided before anything starts: a loser of a start race exits here with nothing to clean up.
         var instanceLock = InstanceLock.Take(paths.RuntimeDirectory);
         try

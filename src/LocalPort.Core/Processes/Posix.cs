@@ -21,6 +21,12 @@ public static partial class Posix
     /// <summary>A regular file this process may execute (access(2) with X_OK; a directory is not a program).</summary>
     public static bool IsExecutable(string path) => File.Exists(path) && SysAccess(path, 1 /* X_OK */) == 0;
 
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint SysGeteuid();
+
+    /// <summary>The user this process acts as (what owns the files it creates); 0 is root.</summary>
+    public static uint EffectiveUserId => OperatingSystem.IsWindows() ? 0 : SysGeteuid();
+
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     private static partial int SysSetsid();
 

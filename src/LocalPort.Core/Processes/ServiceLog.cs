@@ -55,10 +55,17 @@ public sealed class ServiceLog : IDisposable
         for (var i = MaxFiles - 1; i >= 1; i--)
         {
             var from = $"{_path}.{i}";
-            if (File.Exists(from)) File.Move(from, $"{_path}.{i + 1}", overwrite: true);
+            if (File.Exists(from)) MovePrivate(from, $"{_path}.{i + 1}");
         }
-        File.Move(_path, $"{_path}.1", overwrite: true);
+        MovePrivate(_path, $"{_path}.1");
         File.Delete($"{_path}.{MaxFiles + 1}");
+    }
+
+    /// <summary>A rename keeps the mode: a log left wider by an older version (or copied in) becomes 0600 as it rotates.</summary>
+    private static void MovePrivate(string from, string to)
+    {
+        File.Move(from, to, overwrite: true);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(to, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     private void DeleteExpired()
