@@ -35,10 +35,19 @@ public sealed record LocalPortRuntime(
     public TimeSpan SleepThreshold { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>A kubectl failure waiting this long for its cluster's verdict is counted anyway (a safety net).</summary>
     public TimeSpan ClusterVerdictTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Where ssh services share masters (<c>connection.multiplex</c>, on by default); null: every ssh service runs its own
+    /// ssh, as <see cref="Tunnels"/> starts it (tests with stand-in tunnels).
+    /// </summary>
+    public SshMasters.SshMasterSettings? SshMasters { get; init; }
 
     public static LocalPortRuntime Real(LocalPortPaths paths)
     {
         var ledger = new ResourceLedger();
-        return new(new TunnelFactory(paths, ledger), HealthProbes.Create, System.Random.Shared.NextDouble) { Ledger = ledger };
+        return new(new TunnelFactory(paths, ledger), HealthProbes.Create, System.Random.Shared.NextDouble)
+        {
+            Ledger = ledger,
+            SshMasters = new SshMasters.SshMasterSettings(paths.TunnelDirectory, paths.LogDirectory),
+        };
     }
 }

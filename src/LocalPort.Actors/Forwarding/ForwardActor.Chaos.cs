@@ -143,7 +143,7 @@ public sealed partial class ForwardActor
             Sender.Tell(new ChaosNotApplicable(_spec.Name, $"could not signal pid {pid} (it may have just exited)"));
             return;
         }
-        var detail = done(pid);
+        var detail = done(pid) + SshMasters.SharedSshTunnel.AlsoHit(tunnel);
         Sender.Tell(new ChaosApplied(_spec.Name, detail, ChaosStateNow()));
     }
 

@@ -4,6 +4,7 @@ using LocalPort.Actors.Forwarding;
 using LocalPort.Actors.Health;
 using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
+using LocalPort.Actors.SshMasters;
 using LocalPort.Core.Config;
 using Relay = LocalPort.Core.Relay;
 
@@ -53,7 +54,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection,
         ClusterHealthConfig? clusterHealth)
     {
-        _runtime = runtime;
+        _runtime = WithSharedSsh(runtime);
         _clusterHealth = clusterHealth ?? ClusterHealthConfig.Default;
         _selection = selection ?? (_ => true);
         foreach (var spec in services.Where(_selection))
@@ -62,6 +63,18 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             _status[spec.Name] = ServiceStatus.Initial(spec, DateTimeOffset.Now);
         }
         Running();
+    }
+
+    /// <summary>ssh-masters, when ssh services share masters: told when shutdown begins, so idle masters stop at once.</summary>
+    private IActorRef? _sshMasters;
+
+    /// <summary>Shared ssh masters live under the root (ssh-masters), so forwards reach them through the tunnel factory.</summary>
+    private LocalPortRuntime WithSharedSsh(LocalPortRuntime runtime)
+    {
+        if (runtime.SshMasters is not { } settings) return runtime;
+        settings = settings with { StartTimeout = runtime.StartTimeout, StopGrace = runtime.StopGrace };
+        _sshMasters = Context.ActorOf(SshMastersActor.Props(settings, runtime.Ledger, runtime.Random), "ssh-masters");
+        return runtime with { Tunnels = new SharedSshTunnelFactory(runtime.Tunnels, _sshMasters, settings, runtime.Ledger) };
     }
 
     /// <summary>The last exception of each child that crashed, until its Terminated is handled.</summary>
@@ -177,6 +190,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Receive<StopNewWork>(_ =>
         {
             _acceptingWork = false;
+            _sshMasters?.Tell(SshMasterActor.Freeze.Instance);
             StopWatchingClusters();
             foreach (var service in Started) service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
             SendToAll(ForwardActor.Freeze.Instance);
@@ -360,7 +374,11 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             Receive<ApplyConfig>(_ => Sender.Tell(ReloadResult.ShuttingDown()));
             Receive<ReloadConfig>(_ => _log.Info("reload ignored: services are stopping"));
             Receive<DumpStatus>(_ => LogStatus());
-            Receive<StopNewWork>(_ => Sender.Tell(new PhaseTargets([])));
+            Receive<StopNewWork>(_ =>
+            {
+                _sshMasters?.Tell(SshMasterActor.Freeze.Instance);
+                Sender.Tell(new PhaseTargets([]));
+            });
             Receive<DrainConnections>(_ => Sender.Tell(new PhaseTargets([])));
         });
         StopNextGroup();

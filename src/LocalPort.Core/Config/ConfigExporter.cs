@@ -68,7 +68,9 @@ public static partial class ConfigExporter
             ("jump_host", Optional(s.JumpHost)),
             ("strict_host_key_checking", Text(s.StrictHostKeyChecking)),
             ("options", s.Options.Count == 0 ? null : Map(s.Options.Select(o => (o.Key, (YamlNode?)Text(o.Value))).ToArray())),
-            ("ssh_path", Optional(s.SshPath))),
+            ("ssh_path", Optional(s.SshPath)),
+            ("multiplex", Bool(s.Multiplex)),
+            ("standby", Bool(s.Standby))),
         TcpConnection t => Map(("host", Text(t.Host))),
         _ => throw new ArgumentOutOfRangeException(nameof(connection), connection.GetType().Name, "unknown connection kind"),
     };

@@ -52,7 +52,13 @@ public sealed record SshConnection(
     string? JumpHost,
     string StrictHostKeyChecking,
     IReadOnlyDictionary<string, string> Options,
-    string? SshPath) : ConnectionSpec;
+    string? SshPath) : ConnectionSpec
+{
+    /// <summary>Share one ssh master connection with every service whose connection settings are the same (the default).</summary>
+    public bool Multiplex { get; init; } = true;
+    /// <summary>Keep a second authenticated master ready, so a dead or hung one is replaced without a handshake.</summary>
+    public bool Standby { get; init; }
+}
 
 public sealed record TcpConnection(string Host) : ConnectionSpec;
 

@@ -7,7 +7,8 @@ internal static partial class ConnectionParser
 {
     private static readonly string[] KubectlKeys = ["resource_type", "resource_name", "namespace", "context", "kubeconfig", "kubectl_path"];
     private static readonly string[] SshKeys =
-        ["host", "user", "port", "key_file", "password", "remote_host", "jump_host", "strict_host_key_checking", "options", "ssh_path"];
+        ["host", "user", "port", "key_file", "password", "remote_host", "jump_host", "strict_host_key_checking", "options", "ssh_path",
+         "multiplex", "standby"];
     private static readonly string[] TcpKeys = ["host"];
     private static readonly string[] ResourceTypes = ["service", "pod", "deployment", "statefulset"];
 
@@ -43,6 +44,11 @@ internal static partial class ConnectionParser
         var read = context.Reader;
         section.WarnUnknownKeys(context.Bag, SshKeys);
         var host = Host(section, "host", required: true, context) ?? "";
+        var multiplex = read.Bool(section, "multiplex", true);
+        var standby = read.Bool(section, "standby", false);
+        if (standby && !multiplex)
+            context.Bag.Warning(section.Get("standby")!.Value.Node.Start,
+                $"{section.Path}.standby: a standby is a second shared master, so it needs multiplex: true; ignored");
         return new SshConnection(
             host,
             Host(section, "user", required: false, context),
@@ -53,7 +59,11 @@ internal static partial class ConnectionParser
             Host(section, "jump_host", required: false, context),
             HostKeyChecking(section, context),
             SshOptions.Parse(section.Child("options", context.Bag), context),
-            read.OptionalArgument(section, "ssh_path") is { } ssh ? context.ExpandPath(ssh) : null);
+            read.OptionalArgument(section, "ssh_path") is { } ssh ? context.ExpandPath(ssh) : null)
+        {
+            Multiplex = multiplex,
+            Standby = standby && multiplex,
+        };
     }
 
     private static TcpConnection Tcp(ConfigSection section, LoadContext context)

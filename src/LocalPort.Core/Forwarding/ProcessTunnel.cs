@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using LocalPort.Core.Processes;
 
 namespace LocalPort.Core.Forwarding;
@@ -23,6 +24,31 @@ public abstract class ProcessTunnel : ITunnel
     }
 
     protected virtual void OnLine(string line) { }
+
+    private static readonly TimeSpan SocketPollInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Ready once <paramref name="socketPath"/> accepts a connection (ssh creates it only when it can serve).</summary>
+    protected async Task WaitUntilAccepting(string socketPath)
+    {
+        var endpoint = new UnixDomainSocketEndPoint(socketPath);
+        while (!Exited.IsCompleted && !Ready.IsCompleted)
+        {
+            if (File.Exists(socketPath))
+            {
+                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await probe.ConnectAsync(endpoint);
+                    ReadySource.TrySetResult(endpoint);
+                    return;
+                }
+                catch (SocketException)
+                {
+                }
+            }
+            await Task.Delay(SocketPollInterval);
+        }
+    }
 
     public virtual string DescribeFailure() => FailureClassifier.Classify(Child.Tail);
 

@@ -9,7 +9,6 @@ namespace LocalPort.Core.Forwarding;
 public sealed class SshTunnel : ProcessTunnel
 {
     private const string PasswordVariable = "LOCALPORT_SSH_SECRET";
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
     private readonly string _socketPath;
 
     private readonly ResourceLedger? _ledger;
@@ -21,15 +20,7 @@ public sealed class SshTunnel : ProcessTunnel
         var safeName = new string(service.Name.Take(24).ToArray());
         _socketPath = Path.Combine(tunnelDirectory, $"{safeName}-{Guid.NewGuid().ToString("N")[..6]}.sock");
 
-        var environment = new Dictionary<string, string>();
-        if (connection.Password is not null)
-        {
-            // The password travels by environment to our askpass helper: never argv, never sshpass.
-            environment["SSH_ASKPASS"] = AskpassHelper(tunnelDirectory, ledger);
-            environment["SSH_ASKPASS_REQUIRE"] = "force";
-            environment["DISPLAY"] = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
-            environment[PasswordVariable] = connection.Password.Reveal();
-        }
+        var environment = PasswordEnvironment(connection, tunnelDirectory, ledger);
         Launch(new ProcessSpec(connection.SshPath ?? "ssh", TunnelCommands.Ssh(connection, service.RemotePort, _socketPath))
         {
             Environment = environment,
@@ -39,7 +30,21 @@ public sealed class SshTunnel : ProcessTunnel
         ledger?.TrackFile(_socketPath, $"ssh tunnel socket of {service.Name}");
         // However the process ends (stopped, killed, crashed), its socket goes with it: restarts leave no stale sockets.
         _ = Exited.ContinueWith(_ => DeleteSocket(), TaskScheduler.Default);
-        _ = WaitUntilAccepting();
+        _ = WaitUntilAccepting(_socketPath);
+    }
+
+    /// <summary>
+    /// The password travels by environment to our askpass helper: never argv, never sshpass. Empty without a password.
+    /// </summary>
+    internal static Dictionary<string, string> PasswordEnvironment(SshConnection connection, string directory, ResourceLedger? ledger)
+    {
+        var environment = new Dictionary<string, string>();
+        if (connection.Password is null) return environment;
+        environment["SSH_ASKPASS"] = AskpassHelper(directory, ledger);
+        environment["SSH_ASKPASS_REQUIRE"] = "force";
+        environment["DISPLAY"] = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
+        environment[PasswordVariable] = connection.Password.Reveal();
+        return environment;
     }
 
     private static string AskpassHelper(string directory, ResourceLedger? ledger)
@@ -55,28 +60,6 @@ public sealed class SshTunnel : ProcessTunnel
             File.SetUnixFileMode(path, mode);
         }
         return path;
-    }
-
-    private async Task WaitUntilAccepting()
-    {
-        var endpoint = new UnixDomainSocketEndPoint(_socketPath);
-        while (!Exited.IsCompleted && !Ready.IsCompleted)
-        {
-            if (File.Exists(_socketPath))
-            {
-                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await probe.ConnectAsync(endpoint);
-                    ReadySource.TrySetResult(endpoint);
-                    return;
-                }
-                catch (SocketException)
-                {
-                }
-            }
-            await Task.Delay(PollInterval);
-        }
     }
 
     public override async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
