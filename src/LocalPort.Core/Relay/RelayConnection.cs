@@ -51,8 +51,12 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         if (set.OnConnection.Length > 0 && !IsClosing) Toxics.OnChanged(set);
     }
 
+    /// <summary>
+    /// Relays to <paramref name="target"/> until both sides are done. False, with nothing relayed and the client still
+    /// open, when a Unix-socket tunnel refused the dial: that tunnel is gone and its successor can take the client.
+    /// </summary>
     /// <exception cref="SocketException">No descriptor for the upstream socket (EMFILE/ENFILE).</exception>
-    public async Task RunAsync(RelayTarget target, CancellationToken stopping)
+    public async Task<bool> RunAsync(RelayTarget target, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _abort.Token);
         var endpoint = target.Endpoint;
@@ -66,9 +70,18 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         {
             await upstream.ConnectAsync(endpoint, linked.Token);
         }
+        catch (SocketException e) when (endpoint is UnixDomainSocketEndPoint && !IsClosing
+                                        && e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+        {
+            // A dead ssh leaves its socket file behind (refused) or none (ENOENT): the client is not cut for it.
+            _upstream = null;
+            Volatile.Write(ref _target, null);
+            upstream.Dispose();
+            return false;
+        }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            return;
+            return true;
         }
         if (upstream.AddressFamily != AddressFamily.Unix) upstream.NoDelay = true;
 
@@ -81,6 +94,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
             await Task.WhenAny(toTarget, Task.Delay(HalfCloseGrace, linked.Token)) != toTarget)
             Close(reset: false);
         await Task.WhenAll(toTarget, toClient);
+        return true;
     }
 
     private async Task Pump(Socket from, Socket to, ToxicStream stream, CancellationToken token)

@@ -171,7 +171,10 @@ public sealed class RelayListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The tunnel is gone: new connections wait for the next one; existing ones are cut.</summary>
+    /// <summary>
+    /// The tunnel is gone: new connections wait for the next one; connections dialled to a tunnel are cut, and those
+    /// still waiting for one (or whose dial the dead tunnel refused) keep waiting.
+    /// </summary>
     public void ClearTarget(bool dropConnections = true)
     {
         lock (_gate)
@@ -179,7 +182,9 @@ public sealed class RelayListener : IAsyncDisposable
             if (_target.Task.IsCompleted) _target = NewTarget();
             Volatile.Write(ref _current, null);
         }
-        if (dropConnections) DropConnections();
+        if (!dropConnections) return;
+        foreach (var connection in _connections.Values)
+            if (connection.Target is not null) connection.Abort();
     }
 
     public void DropConnections()
@@ -303,7 +308,11 @@ public sealed class RelayListener : IAsyncDisposable
             if (connection.IsClosing) return;
             var target = await WaitForTarget(connection);
             if (target is null) return;
-            await connection.RunAsync(target, _stopping.Token);
+            while (!await connection.RunAsync(target, _stopping.Token))
+            {
+                target = await WaitForNextTarget(connection, target);
+                if (target is null) return;
+            }
         }
         catch (SocketException e) when (FileLimits.IsExhaustion(e))
         {
@@ -338,6 +347,23 @@ public sealed class RelayListener : IAsyncDisposable
         }
         return connection.ClientHungUp ? null : pending.Result;
     }
+
+    /// <summary>
+    /// After <paramref name="dead"/> refused a dial: the target that replaces it (its owner clears or replaces a dead
+    /// tunnel within moments), bounded by <see cref="TargetWait"/> like any wait, and released if the client hangs up.
+    /// </summary>
+    private async Task<RelayTarget?> WaitForNextTarget(RelayConnection connection, RelayTarget dead)
+    {
+        var waited = Stopwatch.StartNew();
+        while (Volatile.Read(ref _current) == dead)
+        {
+            if (waited.Elapsed >= TargetWait || _acceptStop.IsCancellationRequested || connection.IsClosing || connection.ClientHungUp) return null;
+            await Task.Delay(RetargetPoll);
+        }
+        return await WaitForTarget(connection);
+    }
+
+    private static readonly TimeSpan RetargetPoll = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Closes the port to new connections; the ones already relayed carry on.</summary>
     public void StopAccepting()

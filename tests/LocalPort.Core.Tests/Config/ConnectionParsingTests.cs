@@ -72,6 +72,28 @@ public sealed class ConnectionParsingTests
         Assert.Equal("accept-new", connection.StrictHostKeyChecking);
         Assert.Empty(connection.Options);
         Assert.Null(connection.SshPath);
+        Assert.True(connection.Multiplex);
+        Assert.False(connection.Standby);
+    }
+
+    [Fact]
+    public void Ssh_reads_multiplex_and_standby()
+    {
+        var own = (SshConnection)OnlyService(Ssh("      host: bastion\n      multiplex: false")).Connection;
+        var standby = (SshConnection)OnlyService(Ssh("      host: bastion\n      standby: true")).Connection;
+
+        Assert.Equal((false, false), (own.Multiplex, own.Standby));
+        Assert.Equal((true, true), (standby.Multiplex, standby.Standby));
+    }
+
+    [Fact]
+    public void A_standby_without_multiplexing_is_ignored_with_a_warning()
+    {
+        var result = Load(Ssh("      host: bastion\n      multiplex: false\n      standby: true"));
+
+        Assert.True(result.Ok);
+        Assert.False(((SshConnection)result.Config!.Services[0].Connection).Standby);
+        Warning(result, "services[0].connection.standby: a standby is a second shared master, so it needs multiplex: true; ignored");
     }
 
     [Fact]
