@@ -44,6 +44,9 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
         .Select(s => s.GetProperty("pid").ValueKind == JsonValueKind.Number ? s.GetProperty("pid").GetInt32() : (int?)null)
         .FirstOrDefault();
 
+    private string[] ForwardSockets(string service) =>
+        Directory.GetFiles(Path.Combine(RuntimeDir, "localport", "tunnels"), $"{service}-*.sock");
+
     /// <summary>ssh processes started by any LocalPort (tagged in their environment), never matched by command line.</summary>
     private static List<int> OurSshProcesses() => Directory.EnumerateDirectories("/proc")
         .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
@@ -93,12 +96,15 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
             Assert.True(await Traffic.EchoEventuallyAsync(ports[3], TimeSpan.FromSeconds(6)), "the added service did not serve within 6 s");
             Output.WriteLine($"added service served after {clock.ElapsedMilliseconds} ms");
 
-            // Removed: its port closes and its ssh process goes.
+            // Removed: its port closes and its forward goes; the ssh connection it shared with ssh-a stays.
             Poll.Assert(() => Pid("ssh-b") is not null, Bound, "ssh-b to run");
-            var removedSsh = Pid("ssh-b")!.Value;
+            var shared = Pid("ssh-b")!.Value;
+            Assert.Equal(shared, Pid("ssh-a"));
             SaveAtomically(config, File3(sshA, tcp, added));
             Poll.Assert(() => Traffic.Refuses(ports[1]), Bound, "the removed service's port to close");
-            Poll.Assert(() => !Native.IsAlive(removedSsh), Bound, "the removed service's ssh to exit");
+            Poll.Assert(() => ForwardSockets("ssh-b").Length == 0, Bound, "the removed service's forward socket to go");
+            Assert.True(await Traffic.TryEchoAsync(ports[0], Bound), "ssh-a stopped serving when ssh-b was removed");
+            Assert.Equal(shared, Pid("ssh-a"));
 
             // Broken: refused with the line number; old services keep serving; status shows the error.
             SaveAtomically(config, File3(sshA, tcp, added) + "  - name: broken\n    technology: teleport\n    local_port: 99999\n");
@@ -112,17 +118,19 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
             Assert.Contains("FAILED", daemonStatus.Stdout);
             Assert.False(Status().GetProperty("last_reload").GetProperty("ok").GetBoolean());
 
-            // kill -9 of the daemon, then start again: exactly one ssh per ssh service.
+            // kill -9 of the daemon, then start again: exactly one ssh, shared by the two ssh services.
             SaveAtomically(config, File3(sshA, sshB, tcp));
             Poll.Assert(() => Pid("ssh-b") is not null, Bound, "ssh-b to come back");
             Assert.True(Native.Signal(daemonPid.Value, 9));
             Poll.Assert(() => !Native.IsAlive(daemonPid.Value), Bound, "the daemon to die");
-            Assert.Equal(2, OurSshProcesses().Count); // orphaned, still running
+            var orphans = OurSshProcesses();
+            Assert.True(orphans.Count == 1, $"ssh processes left running: {string.Join(" | ", orphans.Select(p => $"{p}: {File.ReadAllText($"/proc/{p}/cmdline").Replace('\0', ' ')}"))}"); // orphaned, still running
             var restart = Cli("daemon", "start");
             Assert.True(restart.ExitCode == 0, restart.Stderr);
             daemonPid = Status().GetProperty("pid").GetInt32();
             Poll.Assert(() => Pid("ssh-a") is not null && Pid("ssh-b") is not null, Bound, "both ssh services to run");
-            Poll.Assert(() => OurSshProcesses().Count == 2, Bound, "exactly one ssh process per ssh service");
+            Poll.Assert(() => OurSshProcesses().Count == 1, Bound, "exactly one ssh process, shared by both ssh services");
+            Assert.Equal(Pid("ssh-a"), Pid("ssh-b"));
             Assert.True(await Traffic.EchoEventuallyAsync(ports[0], Bound));
 
             // Stop: nothing of ours is left.

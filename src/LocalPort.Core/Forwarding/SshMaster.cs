@@ -18,6 +18,8 @@ public sealed class SshMaster : ProcessTunnel
         _ledger = ledger;
         ControlPath = controlPath;
         LocalPortPaths.EnsurePrivateDirectory(Path.GetDirectoryName(controlPath)!);
+        // A killed master (of an earlier run, reaped) leaves its socket; ssh would then run without one.
+        File.Delete(controlPath);
         Launch(new ProcessSpec(connection.SshPath ?? "ssh", TunnelCommands.SshMaster(connection, controlPath))
         {
             Environment = SshTunnel.PasswordEnvironment(connection, helperDirectory, ledger),
@@ -31,6 +33,14 @@ public sealed class SshMaster : ProcessTunnel
     }
 
     public string ControlPath { get; }
+
+    /// <summary>ssh goes on without a control socket it cannot create: no forward could ever be added, so it fails now.</summary>
+    protected override void OnLine(string line)
+    {
+        if (!line.Contains("disabling multiplexing", StringComparison.Ordinal)) return;
+        ReadySource.TrySetException(new TunnelStartException($"ssh could not open its control socket: {line}"));
+        Child?.Kill();
+    }
 
     /// <summary>The services whose forwards it carries now (kept by its owner; read by chaos and messages).</summary>
     public IReadOnlyList<string> Carries

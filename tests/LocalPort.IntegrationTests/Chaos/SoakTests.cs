@@ -49,7 +49,8 @@ public sealed class SoakTests(SshServer ssh, ITestOutputHelper output) : Scenari
         var status = JsonDocument.Parse(Invoke("status", "-o", "json").Stdout).RootElement;
         var tunnels = status.GetProperty("services").EnumerateArray()
             .Where(s => s.GetProperty("pid").ValueKind == JsonValueKind.Number).Select(s => s.GetProperty("pid").GetInt32()).ToHashSet();
-        Assert.Equal(10, tunnels.Count);
+        // The ten ssh services to one host share one master (issue 14): one carrier pid for all of them.
+        Assert.Single(tunnels);
         Assert.All(Tagged(instance), pid => Assert.Contains(pid, tunnels));
         Assert.All(tunnels, pid => Assert.True(Native.IsAlive(pid) && Native.State(pid) != 'T', $"tunnel pid {pid} is {Native.State(pid)}"));
 

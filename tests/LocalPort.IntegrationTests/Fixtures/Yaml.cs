@@ -18,7 +18,9 @@ public static class Yaml
         {Indent(healthCheck)}
         """;
 
-    public static string Ssh(string name, int localPort, int remotePort, SshServer server, string? healthCheck = null, string? restartPolicy = null) => $"""
+    /// <param name="connection">More keys of the connection block (multiplex: false, standby: true).</param>
+    public static string Ssh(string name, int localPort, int remotePort, SshServer server, string? healthCheck = null, string? restartPolicy = null,
+        string? connection = null) => $"""
           - name: {name}
             technology: ssh
             local_port: {localPort}
@@ -26,6 +28,7 @@ public static class Yaml
             connection:
               remote_host: 127.0.0.1
         {server.ConnectionYaml()}
+        {Indent(connection, "      ")}
         {Indent(healthCheck)}
         {Indent(restartPolicy)}
         """;

@@ -192,19 +192,22 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
         {
             if (next > client.Now) await Task.Delay(next - client.Now); // the scenario's own pacing: restarts 2 s apart
             var pid = await RunningSsh(run, deadline.Bound(RecoveryBound));
-            var from = run.StdoutCount;
+            var socket = ForwardSocket();
             var requestedAt = client.Now;
             var result = await Blocking.Wait(() => Invoke("restart", Service));
             var answeredAt = client.Now;
             Assert.True(result.ExitCode == 0, $"localport restart {Service}: exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
             Assert.Contains($"{Service}: restart requested", result.Stdout);
-            var back = await NextRunningOrFailed(run, pid, from, deadline.Bound(RecoveryBound));
-            Assert.True(back is { IsRunning: true }, $"restart #{number}: no new ssh running: {back?.Raw}. {run.Describe()}");
+            // A restart is a new forward on the shared ssh connection (issue 14): the service's socket changes, the pid stays.
+            var moved = await Poll.UntilAsync(() => Task.FromResult(ForwardSocket() is { } now && now != socket), deadline.Bound(RecoveryBound));
+            Assert.True(moved, $"restart #{number}: the forward socket is still {socket}. {run.Describe()}");
             var running = client.Now - requestedAt;
+            var back = run.Latest(Service);
+            Assert.True(back is { IsRunning: true, Pid: not null }, $"restart #{number}: not running after the restart: {back?.Raw}. {run.Describe()}");
             var served = await client.FirstAnswerAfterAsync(answeredAt, deadline.Bound(RecoveryBound));
             Assert.True(served is not null, $"restart #{number}: no HTTP answer after the restart. {client.Summary()}. {run.Describe()}");
             restartTimes.Add(requestedAt);
-            Output.WriteLine($"restart #{number} (CLI {(answeredAt - requestedAt).TotalMilliseconds:0} ms): ssh {pid} -> {back!.Pid} running after " +
+            Output.WriteLine($"restart #{number} (CLI {(answeredAt - requestedAt).TotalMilliseconds:0} ms): forward {socket} -> {ForwardSocket()} on ssh {pid} -> {back!.Pid} after " +
                              $"{running.TotalMilliseconds:0} ms; first answer to a request started after the CLI returned: " +
                              $"{(served.Value - answeredAt).TotalMilliseconds:0} ms later");
             next = requestedAt + Spacing;
@@ -275,6 +278,13 @@ public sealed class SshRecoveryTests(SshServer ssh, ITestOutputHelper output) : 
             $"the live request ended {live.Outcome} after {latency.TotalMilliseconds:0} ms instead of a full answer. {run.Describe()}");
         Assert.True(latency < TimeSpan.FromMilliseconds(100),
             $"the first live request took {latency.TotalMilliseconds:0} ms after the tunnel was ready, behind {abandoned} abandoned connections");
+    }
+
+    /// <summary>The service's one forward socket in the tunnel directory (null while there is none or two, mid-switch).</summary>
+    private string? ForwardSocket()
+    {
+        var tunnels = Path.Combine(Home, "state", "run", "tunnels");
+        return Directory.Exists(tunnels) && Directory.GetFiles(tunnels, $"{Service}-*.sock") is [var only] ? Path.GetFileName(only) : null;
     }
 
     public override void Dispose()
