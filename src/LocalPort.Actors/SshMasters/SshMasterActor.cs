@@ -32,6 +32,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private sealed class StartDue { public static readonly StartDue Instance = new(); }
     private sealed class StandbyDue { public static readonly StandbyDue Instance = new(); }
     private sealed class IdleDue { public static readonly IdleDue Instance = new(); }
+    private sealed class RegatherDue { public static readonly RegatherDue Instance = new(); }
 
     private enum Stage { Waiting, Adding, Carried, Cancelling }
 
@@ -57,7 +58,9 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         public int Pid => Process.Pid ?? 0;
     }
 
-    private const string TickTimer = "tick", StartTimer = "start", StandbyTimer = "standby", IdleTimer = "idle";
+    private const string TickTimer = "tick", StartTimer = "start", StandbyTimer = "standby", IdleTimer = "idle", RegatherTimer = "regather";
+    /// <summary>After a master dies, its services' new requests are gathered this long into one -O forward (they come within ms).</summary>
+    private static readonly TimeSpan RegatherWindow = TimeSpan.FromMilliseconds(30);
     /// <summary>A master that failed to start answers the next requests for this long with its reason, without another try.</summary>
     private static readonly TimeSpan StartFailureReuse = TimeSpan.FromSeconds(1);
     /// <summary>Masters killed by a signal while starting (not their own failure) are replaced this many times in a row for the same waiters.</summary>
@@ -81,6 +84,9 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private int _killedWhileStarting;
     private (string Reason, TimeSpan At)? _lastStartFailure;
     private TimeSpan? _tickInterval;
+    /// <summary>Services whose forwards a dead master carried: their requests are expected back together.</summary>
+    private readonly HashSet<string> _expected = new(StringComparer.Ordinal);
+    private TimeSpan _expectedUntil;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -104,6 +110,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         Receive<CheckDone>(m => HandleChecked(m.Master, m.Outcome));
         Receive<Tick>(_ => HandleTick());
         Receive<StartDue>(_ => Pump());
+        Receive<RegatherDue>(_ => Pump());
         Receive<StandbyDue>(_ => Pump());
         Receive<IdleDue>(_ =>
         {
@@ -312,6 +319,13 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         else if (master == _active)
         {
             _active = null;
+            if (master.Ready && carried.Count > 1)
+            {
+                _expected.Clear();
+                _expected.UnionWith(carried);
+                _expectedUntil = Now + RegatherWindow;
+                Timers.StartSingleTimer(RegatherTimer, RegatherDue.Instance, RegatherWindow);
+            }
             if (master.Ready)
                 _log.Warning("ssh connection to {0} (pid {1}) ended with code {2}; {3} forward(s) move to {4}: {5}", _group.Destination, master.Pid, code,
                     carried.Count, _standby is { } standby ? $"the standby (pid {standby.Pid})" : "a new connection", string.Join(", ", carried));
@@ -360,6 +374,13 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     {
         if (master.ForwardBusy) return;
         var waiting = _members.Values.Where(m => m.Stage == Stage.Waiting);
+        if (_expected.Count > 0)
+        {
+            // One -O forward for all the services of a dead master, rather than one for the first and one for the rest.
+            if (Now < _expectedUntil && !_expected.IsSubsetOf(waiting.Select(m => m.Name))) return;
+            _expected.Clear();
+            Timers.Cancel(RegatherTimer);
+        }
         var batch = (_oneByOne ? waiting.Take(1) : waiting).ToList();
         if (batch.Count == 0) return;
         foreach (var member in batch)
