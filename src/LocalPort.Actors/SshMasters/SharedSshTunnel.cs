@@ -84,13 +84,15 @@ public sealed class SharedSshTunnel : ITunnel
         }, TaskScheduler.Default);
     }
 
-    /// <summary>From the master actor: no forward could be made (the master did not come up, or refused it).</summary>
+    /// <summary>
+    /// From the master actor: no forward could be made (the master did not come up, or refused it). Only Ready says so,
+    /// with the reason; Exited completes when the ForwardActor lets go of the tunnel (Kill), as it does on any failure.
+    /// </summary>
     internal void Failed(string reason)
     {
         Volatile.Write(ref _failure, reason);
         DeleteSocket();
         _ready.TrySetException(new TunnelStartException(reason));
-        _exited.TrySetResult(-1);
         _released.TrySetResult();
     }
 

@@ -337,9 +337,12 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
 
     private void StartFailed(Master master, int code)
     {
+        // Its own words: the exit is complete (output drained) when this runs, even if Ready's fault is still on its way.
         var reason = master.TimedOut
             ? $"ssh connection to {_group.Destination} not ready within {Durations.Format(_settings.StartTimeout)}"
-            : master.Process.Ready.Exception?.InnerException?.Message ?? $"exited with code {code}";
+            : master.Process.Ready.Exception?.InnerException is TunnelStartException { Message: var said } && !said.StartsWith("exited with code", StringComparison.Ordinal)
+                ? said
+                : $"exited with code {code} before it was ready: {master.Process.DescribeFailure()}";
         if (!master.TimedOut && SshMaster.EndedBySignal(code) && ++_killedWhileStarting <= MaxKilledWhileStarting)
         {
             // Someone else's signal, not ssh giving up: the waiting services keep waiting for the next one.
