@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LocalPort.Actors.Hosting;
 using LocalPort.Cli.Common;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using LocalPort.Cli.Running;
 using LocalPort.Core;

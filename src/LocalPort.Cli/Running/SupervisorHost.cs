@@ -11,6 +11,7 @@ using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core;
 using LocalPort.Core.Processes;
 using Microsoft.AspNetCore.Builder;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LocalPort.Actors.Services;
 
-namespace LocalPort.Cli.Control;
+namespace LocalPort.Control;
 
 /// <summary>The stable JSON shapes of the control API and of `-o json` output (documented in the README).</summary>
 public sealed record ServiceView(

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace LocalPort.Cli.Control;
+namespace LocalPort.Control;
 
 /// <summary>What the control API reads from and talks to; all state comes from the root supervisor.</summary>
 public sealed record ControlContext(

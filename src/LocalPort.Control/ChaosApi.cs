@@ -8,7 +8,7 @@ using LocalPort.Core.Relay.Toxics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace LocalPort.Cli.Control;
+namespace LocalPort.Control;
 
 /// <summary>A toxic as the API shows it: Toxiproxy's shape, attributes in milliseconds, KB/s and bytes.</summary>
 public sealed record ToxicView(string Name, string Type, string Stream, double Toxicity, IReadOnlyDictionary<string, long> Attributes)
