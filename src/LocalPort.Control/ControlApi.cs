@@ -1,61 +1,57 @@
-using System.Threading.Channels;
 using Akka.Actor;
+using LocalPort.Actors.Hosting;
+using LocalPort.Actors.Reload;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
-using LocalPort.Actors.Supervision;
-using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace LocalPort.Control;
 
-/// <summary>What the control API reads from and talks to; all state comes from the root supervisor.</summary>
-public sealed record ControlContext(
-    IServiceProvider Services,
-    string Mode,
-    string? ConfigPath,
-    DateTimeOffset StartedAt,
-    Func<Task<ReloadView?>> LastReload,
-    Func<Task<ReloadView>> Reload,
-    Func<ShutdownReport?> LastShutdownReport)
-{
-    // Resolved per request: the actor system exists only once the host has started.
-    public ActorSystem System => Services.GetRequiredService<ActorSystem>();
-    public IActorRef Root => Services.GetRequiredService<ActorRegistry>().Get<LocalPortSupervisor>();
-}
-
-/// <summary>HTTP/JSON over the Unix control socket. Event streams are server-sent events.</summary>
+/// <summary>HTTP/JSON endpoints over LocalPort's actors. Event streams are server-sent events.</summary>
 public static class ControlApi
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>Restarts inside a reload wait for old tunnels to stop: allow for the stop grace and more.</summary>
+    private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(30);
 
-    public static void Map(WebApplication app, ControlContext context)
+    /// <summary>
+    /// Maps the control API (<c>/v1/status</c>, <c>/v1/events</c>, <c>/v1/services/…</c>, <c>/v1/reload</c>,
+    /// <c>/v1/shutdown</c>, <c>/v1/chaos/…</c>, …) under <paramref name="prefix"/>, for a host whose ActorSystem runs
+    /// <c>WithLocalPort</c>. The endpoints carry no authorization of their own: add it to the returned group
+    /// (<c>.RequireAuthorization(…)</c>) or serve them only where the caller is trusted, e.g. a private socket.
+    /// </summary>
+    public static RouteGroupBuilder MapLocalPort(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
+        // When the endpoints were mapped, i.e. as the host starts.
+        var startedAt = DateTimeOffset.Now;
+        var group = endpoints.MapGroup(prefix);
         // An actor that does not answer in time is a gateway timeout, never a 500.
-        app.Use(async (http, next) =>
+        group.AddEndpointFilter(async (invocation, next) =>
         {
             try
             {
-                await next(http);
+                return await next(invocation);
             }
-            catch (AskTimeoutException) when (!http.Response.HasStarted)
+            catch (AskTimeoutException) when (!invocation.HttpContext.Response.HasStarted)
             {
-                http.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-                http.Response.ContentType = "application/json";
-                await http.Response.WriteAsync(ApiJson.Serialize(new ErrorView($"LocalPort did not answer within {AskTimeout.TotalSeconds:0}s; try again")));
+                return Json(new ErrorView($"LocalPort did not answer within {AskTimeout.TotalSeconds:0}s; try again"),
+                    StatusCodes.Status504GatewayTimeout);
             }
         });
 
-        app.MapGet("/v1/status", async (HttpRequest request) =>
-            Json(await Status(context, request.Query["service"].Where(s => s is not null).Select(s => s!).ToList())));
+        // Handlers take HttpRequest, not HttpContext alone: `async (HttpContext c) => Json(…)` would bind as a
+        // RequestDelegate, which drops the result and skips the filter above.
+        group.MapGet("/v1/status", async (HttpRequest request) =>
+            Json(await Status(LocalPortActors.Of(request.HttpContext), startedAt, Query(request, "service"))));
 
-        app.MapGet("/v1/events", (HttpContext http) => StreamStatus(http, context));
+        group.MapGet("/v1/events", (HttpRequest request) => StreamStatus(request.HttpContext, LocalPortActors.Of(request.HttpContext)));
 
-        app.MapGet("/v1/clusters", async (HttpRequest request) =>
-            Json(new ClustersView(await Clusters(context, request.Query["context"].Where(c => c is not null).Select(c => c!).ToList()))));
+        group.MapGet("/v1/clusters", async (HttpRequest request) =>
+            Json(new ClustersView(await Clusters(LocalPortActors.Of(request.HttpContext), Query(request, "context")))));
 
-        app.MapPost("/v1/services/{name}/{action}", async (string name, string action) =>
+        group.MapPost("/v1/services/{name}/{action}", async (string name, string action, HttpContext http) =>
         {
             object? command = action switch
             {
@@ -66,7 +62,8 @@ public static class ControlApi
             };
             if (command is null)
                 return Json(new ErrorView($"unknown action '{action}'; use start, stop or restart"), StatusCodes.Status404NotFound);
-            var reply = await context.Root.Ask<object>(command, AskTimeout);
+            var root = await LocalPortActors.Of(http).Root();
+            var reply = await root.Ask<object>(command, AskTimeout);
             return reply switch
             {
                 CommandAccepted ok => Json(new CommandView(ok.Name, action)),
@@ -75,96 +72,103 @@ public static class ControlApi
             };
         });
 
-        app.MapPost("/v1/reload", async () =>
+        group.MapPost("/v1/reload", async (HttpRequest request) =>
         {
-            var result = await context.Reload();
+            var result = await Reload(LocalPortActors.Of(request.HttpContext));
             return Json(result, result.Ok ? StatusCodes.Status200OK
                 : result.ShuttingDown ? StatusCodes.Status503ServiceUnavailable
                 : StatusCodes.Status422UnprocessableEntity);
         });
 
-        app.MapPost("/v1/shutdown", () =>
+        group.MapPost("/v1/shutdown", (HttpRequest request) =>
         {
-            _ = CoordinatedShutdown.Get(context.System).Run(SignalShutdownReason.Instance);
+            _ = CoordinatedShutdown.Get(LocalPortActors.Of(request.HttpContext).System).Run(SignalShutdownReason.Instance);
             return Json(new { status = "stopping" }, StatusCodes.Status202Accepted);
         });
 
-        app.MapGet("/v1/shutdown/report", () => context.LastShutdownReport() is { } report
-            ? Results.Text(report.ToJson(), "application/json")
-            : Json(new ErrorView("no shutdown has run yet"), StatusCodes.Status404NotFound));
+        group.MapGet("/v1/shutdown/report", async (HttpRequest request) =>
+        {
+            var coordinator = await LocalPortActors.Of(request.HttpContext).Coordinator();
+            var report = await coordinator.Ask<ShutdownReport>(ShutdownCoordinator.GetReport.Instance, AskTimeout);
+            // Phases so far while a shutdown runs; the whole report once it has finished.
+            return report.Phases.Count > 0
+                ? Results.Text(report.ToJson(), "application/json")
+                : Json(new ErrorView("no shutdown has run yet"), StatusCodes.Status404NotFound);
+        });
 
-        ChaosApi.Map(app, context);
+        ChaosApi.Map(group);
 
-        app.MapFallback((HttpRequest request) => Json(
+        // Only under /v1: the rest of the host's paths stay the host's.
+        group.MapFallback("/v1/{**path}", (HttpRequest request) => Json(
             new ErrorView($"no such endpoint: {request.Method} {request.Path}; see the README's control API section"),
             StatusCodes.Status404NotFound));
+        return group;
     }
 
-    public static async Task<StatusView> Status(ControlContext context, IReadOnlyCollection<string> only)
+    private static IReadOnlyList<string> Query(HttpRequest request, string key) =>
+        request.Query[key].Where(s => s is not null).Select(s => s!).ToList();
+
+    private static async Task<StatusView> Status(LocalPortActors actors, DateTimeOffset startedAt, IReadOnlyCollection<string> only)
     {
-        var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
+        var root = await actors.Root();
+        var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
         var services = snapshot.Services.Where(s => only.Count == 0 || only.Contains(s.Name)).Select(ServiceView.From).ToList();
-        return new StatusView(Environment.ProcessId, context.Mode, context.ConfigPath, context.StartedAt, services, await context.LastReload(),
-            await Clusters(context, []));
+        LastReload? last = actors.Watcher is { } watcher ? await watcher.Ask<LastReload>(GetLastReload.Instance, AskTimeout) : null;
+        return new StatusView(Environment.ProcessId, actors.Options.Mode, last?.ConfigPath, startedAt, services,
+            last?.Result is { } result ? ReloadViews.From(result) : null, await Clusters(actors, []));
     }
 
-    public static async Task<IReadOnlyList<ClusterView>> Clusters(ControlContext context, IReadOnlyCollection<string> only)
+    private static async Task<IReadOnlyList<ClusterView>> Clusters(LocalPortActors actors, IReadOnlyCollection<string> only)
     {
-        var snapshot = await context.Root.Ask<LocalPort.Actors.Cluster.ClusterSnapshot>(LocalPort.Actors.Cluster.GetClusterStatus.Instance, AskTimeout);
+        var root = await actors.Root();
+        var snapshot = await root.Ask<LocalPort.Actors.Cluster.ClusterSnapshot>(LocalPort.Actors.Cluster.GetClusterStatus.Instance, AskTimeout);
         return snapshot.Clusters.Where(c => only.Count == 0 || only.Contains(c.Context)).Select(ClusterView.From).ToList();
     }
 
+    private static async Task<ReloadView> Reload(LocalPortActors actors)
+    {
+        if (actors.Watcher is not { } watcher)
+            return new ReloadView(false, "this supervisor was started without a configuration file to reload", DateTimeOffset.Now);
+        return ReloadViews.From(await watcher.Ask<ReloadResult>(ReloadConfig.Instance, ReloadTimeout));
+    }
+
     /// <summary>A refusal's status comes from its code: 503 while shutting down, 404 for an unknown service, 409 otherwise.</summary>
-    public static IResult Refused(CommandRefused refused) => Json(new ErrorView(refused.Reason), refused.Code switch
+    internal static IResult Refused(CommandRefused refused) => Json(new ErrorView(refused.Reason), refused.Code switch
     {
         RefusalCode.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         RefusalCode.UnknownService => StatusCodes.Status404NotFound,
         _ => StatusCodes.Status409Conflict,
     });
 
-    private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
+    internal static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
         Results.Text(ApiJson.Serialize(value), "application/json", statusCode: status);
 
-    private static async Task StreamStatus(HttpContext http, ControlContext context)
+    private static async Task StreamStatus(HttpContext http, LocalPortActors actors)
     {
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        var channel = Channel.CreateUnbounded<ServiceStatus>();
-        var bridge = context.System.ActorOf(Props.Create(() => new StatusForwarder(channel.Writer)));
-        context.System.EventStream.Subscribe(bridge, typeof(ServiceStatusChanged));
-        context.System.EventStream.Subscribe(bridge, typeof(ServiceRemoved));
+        var system = actors.System;
+        using var changes = EventStreamChannel<ServiceView>.Open(system, [typeof(ServiceStatusChanged), typeof(ServiceRemoved)], e => e switch
+        {
+            ServiceStatusChanged changed => ServiceView.From(changed.Status),
+            ServiceRemoved removed => ServiceView.Removed(removed.Name),
+            _ => null,
+        });
         try
         {
-            var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
-            foreach (var status in snapshot.Services) await Send(status);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-            _ = context.System.WhenTerminated.ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
-            await foreach (var status in channel.Reader.ReadAllAsync(stop.Token)) await Send(status);
+            var root = await actors.Root();
+            var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
+            foreach (var status in snapshot.Services) await Send(ServiceView.From(status));
+            await foreach (var view in changes.Reader.ReadAllAsync(http.RequestAborted)) await Send(view);
         }
         catch (OperationCanceledException)
         {
         }
-        finally
-        {
-            context.System.Stop(bridge);
-        }
 
-        async Task Send(ServiceStatus status)
+        async Task Send(ServiceView view)
         {
-            // A removed service is sent as state "removed" so watchers can drop its row.
-            var view = status.Since == DateTimeOffset.MinValue ? ServiceView.From(status) with { State = "removed" } : ServiceView.From(status);
             await http.Response.WriteAsync($"event: status\ndata: {ApiJson.Serialize(view)}\n\n", http.RequestAborted);
             await http.Response.Body.FlushAsync(http.RequestAborted);
-        }
-    }
-
-    private sealed class StatusForwarder : ReceiveActor
-    {
-        public StatusForwarder(ChannelWriter<ServiceStatus> writer)
-        {
-            Receive<ServiceStatusChanged>(m => writer.TryWrite(m.Status));
-            Receive<ServiceRemoved>(m => writer.TryWrite(new ServiceStatus(m.Name, Core.Config.Technology.Tcp, 0,
-                ServiceState.Stopped, null, 0, null, null, DateTimeOffset.MinValue)));
         }
     }
 }

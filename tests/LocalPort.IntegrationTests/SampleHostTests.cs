@@ -50,7 +50,7 @@ public sealed class SampleHostTests(ITestOutputHelper output) : Scenario(output)
             string? status = null;
             Poll.Assert(() =>
             {
-                try { status = http.GetStringAsync($"http://127.0.0.1:{relayPort}/localport/status").GetAwaiter().GetResult(); }
+                try { status = http.GetStringAsync($"http://127.0.0.1:{relayPort}/localport/v1/status").GetAwaiter().GetResult(); }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
                 return status.Contains("\"running\"");
             }, TimeSpan.FromSeconds(30), "the sample's status through LocalPort's relay");

@@ -106,7 +106,6 @@ public static class DaemonCommands
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "daemon")
             {
-                ConfigPath = config.SourcePath,
                 ConsoleLogs = !parse.GetValue(Detached),
                 ConsoleLevel = LogEventLevel.Information,
                 JsonLogs = parse.GetValue(JsonLogs),

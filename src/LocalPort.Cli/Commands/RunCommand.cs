@@ -5,7 +5,6 @@ using LocalPort.Cli.Running;
 using LocalPort.Core;
 using LocalPort.Core.Config;
 using Serilog.Events;
-using Spectre.Console;
 
 namespace LocalPort.Cli.Commands;
 
@@ -96,7 +95,6 @@ public static class RunCommand
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
             {
-                ConfigPath = config.SourcePath,
                 ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
                 ConsoleLevel = level,
             });
@@ -111,12 +109,8 @@ public static class RunCommand
 
         if (interactive)
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
-                    ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-            });
-            await LiveStatus.LiveTableAsync(host.System, host.Root, console, host.ShutdownStarted);
+            var noColor = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null;
+            await LiveStatus.LiveTableAsync(host.System, host.Root, noColor, host.ShutdownStarted);
             liveEnded.TrySetResult();
         }
         else

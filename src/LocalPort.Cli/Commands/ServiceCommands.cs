@@ -168,25 +168,25 @@ public static class ServiceCommands
         if (!parse.GetValue(Watch))
         {
             if (format == OutputFormat.Json) Console.WriteLine(ApiJson.Serialize(status));
-            else if (format == OutputFormat.Text || Console.IsOutputRedirected) foreach (var s in status.Services) Console.WriteLine(Line(s));
-            else AnsiConsole.Write(Table(status.Services));
+            else if (format == OutputFormat.Text || Console.IsOutputRedirected) foreach (var s in status.Services) Console.WriteLine(StatusText.Line(s));
+            else AnsiConsole.Write(StatusText.Table(status.Services));
             return ExitCodes.Ok;
         }
 
         var services = status.Services.ToDictionary(s => s.Name);
         var live = format == OutputFormat.Table && !Console.IsOutputRedirected;
-        if (!live) foreach (var s in services.Values) Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(s) : Line(s));
+        if (!live) foreach (var s in services.Values) Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(s) : StatusText.Line(s));
         try
         {
             if (live)
             {
-                await AnsiConsole.Live(Table(services.Values)).StartAsync(async context =>
+                await AnsiConsole.Live(StatusText.Table(services.Values)).StartAsync(async context =>
                 {
                     await foreach (var view in client.EventsAsync(cancellationToken))
                     {
                         if (names.Length > 0 && !names.Contains(view.Name)) continue;
                         services[view.Name] = view;
-                        context.UpdateTarget(Table(services.Values));
+                        context.UpdateTarget(StatusText.Table(services.Values));
                     }
                 });
             }
@@ -194,32 +194,12 @@ public static class ServiceCommands
             {
                 await foreach (var view in client.EventsAsync(cancellationToken))
                     if (names.Length == 0 || names.Contains(view.Name))
-                        Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(view) : Line(view));
+                        Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(view) : StatusText.Line(view));
             }
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
         }
         return ExitCodes.Ok;
-    }
-
-    public static string Line(ServiceView s) =>
-        $"{s.Name,-20} {s.State,-11} {(s.Healthy switch { true => "healthy", false => "unhealthy", _ => "-" }),-9} " +
-        $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
-        (s.NextAttempt is { } next ? $" next_try={next.ToLocalTime():HH:mm:ss}" : "");
-
-    private static Table Table(IEnumerable<ServiceView> services)
-    {
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("Service", "Tech", "Port", "State", "Health", "PID", "Restarts", "Last error");
-        foreach (var s in services.OrderBy(s => s.Name, StringComparer.Ordinal))
-        {
-            var colour = s.State switch { "running" => "green", "failed" => "red", "backing-off" or "waiting-for-cluster" => "yellow", "stopped" or "disabled" => "grey", _ => "blue" };
-            var next = s.NextAttempt is { } at ? $" [grey](next try {at.ToLocalTime():HH:mm:ss})[/]" : "";
-            table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]{next}",
-                s.Healthy switch { true => "[green]healthy[/]", false => "[red]unhealthy[/]", _ => "[grey]-[/]" },
-                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
-        }
-        return table;
     }
 }

@@ -28,7 +28,6 @@ namespace LocalPort.Cli.Running;
 /// <summary>How a supervisor host runs: foreground `run`/`demo` or the daemon.</summary>
 public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mode)
 {
-    public string? ConfigPath { get; init; }
     public bool ConsoleLogs { get; init; }
     public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
     public bool JsonLogs { get; init; }
@@ -109,8 +108,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
+        builder.Services.AddLocalPortControl(control => control.Mode = options.Mode);
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = LocalPortHostingExtensions.HostShutdownTimeout(options.LocalPort.Config.Shutdown));
         builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(paths.ControlSocket));
@@ -121,9 +121,8 @@ public sealed class SupervisorHost : IAsyncDisposable
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
-            // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
-            akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
+            // Our own process, our own settings: logging, the scheduler's tick, no CLR exit hook (hocon/localport-cli.hocon).
+            akka.AddHocon(CliHocon.Value, HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
@@ -131,25 +130,7 @@ public sealed class SupervisorHost : IAsyncDisposable
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
-        var startedAt = DateTimeOffset.Now;
-        SupervisorHost? host = null;
-        ControlApi.Map(app, new ControlContext(
-            app.Services,
-            options.Mode, options.ConfigPath, startedAt,
-            LastReload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher)) return null;
-                var last = await watcher.Ask<LastReload>(GetLastReload.Instance, TimeSpan.FromSeconds(5));
-                return last.Result is null ? null : ReloadViews.From(last.Result);
-            },
-            Reload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher))
-                    return new ReloadView(false, "this supervisor was started without a configuration file to reload", DateTimeOffset.Now);
-                // Restarts inside a reload wait for old tunnels to stop: allow for the stop grace and more.
-                return ReloadViews.From(await watcher.Ask<ReloadResult>(ReloadConfig.Instance, TimeSpan.FromSeconds(30)));
-            },
-            LastShutdownReport: () => host?.Report.IsCompletedSuccessfully == true ? host.Report.Result : null));
+        app.MapLocalPort();
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -157,9 +138,16 @@ public sealed class SupervisorHost : IAsyncDisposable
         _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
-        host = new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
-        return host;
+        return new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
     }
+
+    private static readonly Lazy<string> CliHocon = new(() =>
+    {
+        using var stream = typeof(SupervisorHost).Assembly.GetManifestResourceStream("hocon.localport-cli.hocon")
+            ?? throw new InvalidOperationException("embedded resource hocon.localport-cli.hocon is missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
 
     /// <summary>
     /// Two requests to ourselves, a status with a query and an unknown path (404), then one exception formatted: the
@@ -348,29 +336,15 @@ public sealed class SupervisorHost : IAsyncDisposable
         public Task Started => _started.Task;
         public ChannelReader<object> Reader => _channel.Reader;
 
-        public void Listen(ActorSystem system)
-        {
-            var listener = system.ActorOf(Props.Create(() => new Listener(this)), "localport-cli-shutdown-events");
-            system.EventStream.Subscribe(listener, typeof(SignalHandled));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseStarted));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseCompleted));
-            _ = system.WhenTerminated.ContinueWith(_ => _channel.Writer.TryComplete(), TaskScheduler.Default);
-        }
+        public void Listen(ActorSystem system) => EventStreamChannel<object>.Open(system,
+            [typeof(SignalHandled), typeof(ShutdownPhaseStarted), typeof(ShutdownPhaseCompleted)], Noticed, _channel,
+            "localport-cli-shutdown-events");
 
-        private void Add(object e)
+        /// <summary>Passes every event on, noting the first sign of a shutdown.</summary>
+        private object Noticed(object e)
         {
             if (e is ShutdownPhaseStarted or SignalHandled { Signal: PosixSignal.SIGINT or PosixSignal.SIGTERM }) _started.TrySetResult();
-            _channel.Writer.TryWrite(e);
-        }
-
-        private sealed class Listener : ReceiveActor
-        {
-            public Listener(ShutdownEvents events)
-            {
-                Receive<SignalHandled>(events.Add);
-                Receive<ShutdownPhaseStarted>(events.Add);
-                Receive<ShutdownPhaseCompleted>(events.Add);
-            }
+            return e;
         }
     }
 }
