@@ -101,7 +101,15 @@ public sealed class SupervisorHost : IAsyncDisposable
         };
 
         var events = new ShutdownEvents();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "localport" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "localport",
+            // Not the working directory (/ for the daemon): the host watched it recursively for appsettings.json
+            // (~42,000 inotify watches from /, ~0.2-2 s to remove at exit), and a stranger's appsettings.json there
+            // could configure our web server. Our runtime directory is private and holds no such file.
+            ContentRootPath = paths.RuntimeDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));

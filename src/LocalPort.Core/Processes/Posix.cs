@@ -85,11 +85,32 @@ public static partial class Posix
     }
 
     /// <summary>
-    /// True while the pid still runs the process that had <paramref name="startTicks"/>: a zombie has exited
-    /// (its parent just has not reaped it yet) and a different start time means the pid was reused.
+    /// True while the pid still runs the process that had <paramref name="startTicks"/>: a different start time means
+    /// the pid was reused, and a zombie has exited (its parent just has not reaped it yet) once its last thread has.
+    /// A multi-threaded process shows its leader as a zombie while exit_group is still ending the other threads, which
+    /// hold its descriptors and locks until they have gone.
     /// </summary>
     public static bool IsAlive(int pid, long? startTicks) =>
-        startTicks is not null && StartTicks(pid) == startTicks && State(pid) is not ('Z' or 'X' or null);
+        startTicks is not null && StartTicks(pid) == startTicks && State(pid) switch
+        {
+            null or 'X' => false,
+            'Z' => Threads(pid) > 1,
+            _ => true,
+        };
+
+    /// <summary>Number of threads (field 20 of /proc/PID/stat), or null if gone.</summary>
+    public static int? Threads(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[17]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Direct children of a process, from /proc (for killing whole trees, SIGTERM first).</summary>
     public static IReadOnlyList<int> Children(int pid)
