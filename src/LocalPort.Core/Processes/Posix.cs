@@ -30,6 +30,23 @@ public static partial class Posix
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     private static partial int SysDup2(int oldFd, int newFd);
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int SysFcntl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int command, int argument);
+
+    /// <summary>
+    /// Sets O_APPEND on an open file (Linux): every write lands at the end of the file, whatever offset it was given.
+    /// .NET opens FileMode.Append without it and writes at its own idea of the end. Elsewhere a no-op: fcntl takes
+    /// variable arguments, which the Apple arm64 calling convention passes where a P/Invoke does not put them.
+    /// </summary>
+    public static void SetAppendMode(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        const int F_GETFL = 3, F_SETFL = 4, O_APPEND = 0x400;
+        var flags = SysFcntl(file, F_GETFL, 0);
+        if (flags < 0 || SysFcntl(file, F_SETFL, flags | O_APPEND) < 0)
+            throw new IOException($"cannot open the log for appending: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
     /// <summary>Detach from the terminal: a new session, and stdin/stdout/stderr on /dev/null.</summary>
     public static void Daemonize()
     {
