@@ -38,6 +38,12 @@ try
     // Signals belong to the supervisor (one owner), so the parser must not claim Ctrl-C.
     return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
 }
+catch (LocalPort.Core.UntrustedPathException e)
+{
+    // Like a bad config: nothing was started, and the message says what to change.
+    Console.Error.WriteLine($"error: {e.Message}");
+    return ExitCodes.UsageOrConfig;
+}
 catch (Exception e)
 {
     Console.Error.WriteLine($"error: {e.Message}");

@@ -32,7 +32,21 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
         return new LocalPortPaths(Path.GetFullPath(state), Path.GetFullPath(runtime));
     }
 
-    /// <summary>Creates a directory (and parents) with mode 0700 regardless of umask.</summary>
+    /// <summary>The state directory, its logs and the runtime directory, each checked and private (before anything starts).</summary>
+    public void EnsurePrivateDirectories()
+    {
+        EnsurePrivateDirectory(StateDirectory);
+        EnsurePrivateDirectory(LogDirectory);
+        EnsurePrivateDirectory(RuntimeDirectory);
+    }
+
+    private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// Creates a directory (and parents) with mode 0700 regardless of umask. One that exists must be ours and writable by
+    /// nobody else (see <see cref="RefuseUntrustedDirectory"/>); a merely readable one (0755) is made 0700.
+    /// </summary>
+    /// <exception cref="UntrustedPathException">It is a link, belongs to someone else or others may write it.</exception>
     public static string EnsurePrivateDirectory(string path)
     {
         RefuseLink(path);
@@ -41,9 +55,31 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
             Directory.CreateDirectory(path);
             return path;
         }
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Created first and checked after, so one planted between a look and the creation is caught too.
+        Directory.CreateDirectory(path, PrivateDirectoryMode);
+        RefuseUntrustedDirectory(path);
+        File.SetUnixFileMode(path, PrivateDirectoryMode);
         return path;
+    }
+
+    /// <summary>
+    /// Someone who owns or may write a state directory can plant or swap what LocalPort reads and writes there; as root,
+    /// a chmod would not make another user's directory ours. Neither is fixed silently: the message says how.
+    /// A group/other-writable directory is refused rather than chmod'ed, so a shared one (/tmp) is never taken over.
+    /// </summary>
+    private static void RefuseUntrustedDirectory(string path)
+    {
+        RefuseLink(path);
+        if (FileStatus.OfEntry(path) is not { } status) return;
+        var me = Processes.Posix.EffectiveUserId;
+        if (status.OwnerId is { } owner && owner != me)
+            throw new UntrustedPathException(
+                $"{path} belongs to uid {owner}, not to you (uid {me}); LocalPort keeps its state only in directories of your own. " +
+                $"Fix: `chown {me} {path}` if it is meant to be yours, or set LOCALPORT_HOME to a directory you own");
+        if (status.WritableByOthers)
+            throw new UntrustedPathException(
+                $"{path} is writable by {status.OtherWriters} (mode {status.OctalMode}), so another user could plant files LocalPort would use. " +
+                $"Fix: `chmod 700 {path}`, or set LOCALPORT_HOME to a private directory");
     }
 
     private const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -73,7 +109,7 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
     public static void RefuseLink(string path)
     {
         if (new FileInfo(path).LinkTarget is { } target)
-            throw new IOException($"{path} is a symbolic link (to {target}); LocalPort does not follow links for its state files: remove it");
+            throw new UntrustedPathException($"{path} is a symbolic link (to {target}); LocalPort does not follow links for its state files: remove it");
     }
 
     /// <summary>Writes a whole state file through a private temp file and a rename, which replaces a link instead of following it.</summary>
@@ -101,3 +137,6 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(handle, PrivateFileMode);
     }
 }
+
+/// <summary>A state file or directory LocalPort refuses to use (a link, another user's, writable by others); the message says how to fix it.</summary>
+public sealed class UntrustedPathException(string message) : IOException(message);

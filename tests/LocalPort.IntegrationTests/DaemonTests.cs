@@ -143,6 +143,50 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
     }
 
     [Fact]
+    public void Daemon_stop_returns_once_the_daemon_process_has_exited_and_status_then_exits_3()
+    {
+        var echo = Own(new EchoServer());
+        var port = FreePort.Next();
+        SaveAtomically(Path.Combine(WorkingDirectory, "localport.yaml"), Yaml.File(Yaml.Ssh("ssh-a", port, echo.Port, ssh)));
+        int? daemonPid = null;
+        try
+        {
+            var start = Cli("daemon", "start");
+            Assert.True(start.ExitCode == 0, start.Stderr);
+            daemonPid = Status().GetProperty("pid").GetInt32();
+            Poll.Assert(() => Pid("ssh-a") is not null, Bound, "ssh-a to run");
+            // It runs from /: watching the tree under it for appsettings.json cost seconds to undo at exit.
+            var watches = Native.InotifyWatches(daemonPid.Value);
+            Assert.True(watches <= 2, $"the daemon holds {watches} inotify watches; only its config file's directory is its business");
+
+            var stop = Cli("daemon", "stop");
+            var exited = Native.HasExited(daemonPid.Value);
+            var status = Cli("daemon", "status");
+
+            Output.WriteLine($"daemon stop: {stop.ExitCode} {stop.Stdout} {stop.Stderr}");
+            Assert.True(stop.ExitCode == 0, stop.Stderr);
+            Assert.True(exited, $"daemon stop returned while pid {daemonPid} was still {Native.State(daemonPid.Value)}");
+            Assert.Equal(3, status.ExitCode);
+            // Gone for good, lock included: a new daemon starts at once.
+            var again = Cli("daemon", "start");
+            Assert.True(again.ExitCode == 0, again.Stderr);
+            daemonPid = Status().GetProperty("pid").GetInt32();
+            Assert.Equal(0, Cli("daemon", "stop").ExitCode);
+            Assert.True(Native.HasExited(daemonPid.Value));
+        }
+        finally
+        {
+            // Only what this test started: the daemon and its own children.
+            if (daemonPid is { } pid && Native.IsAlive(pid))
+            {
+                var children = Native.Descendants(pid);
+                Native.Signal(pid, 9);
+                foreach (var child in children) Native.Signal(child, 9);
+            }
+        }
+    }
+
+    [Fact]
     public void Status_without_a_daemon_exits_3()
     {
         var result = Cli("status");

@@ -42,6 +42,49 @@ public sealed class FileModeTests(SshServer ssh, ITestOutputHelper output) : Sce
         Assert.True(afterStop.Count == 0, "after stop: " + string.Join("; ", afterStop));
     }
 
+    /// <summary>
+    /// Rotation under umask 000: the logs a long earlier run left are full (10 MiB, the size limit, and 0644 as an older
+    /// version or a copy left them), so this run rotates both at start: the daemon log's sink opens localport_001.log and
+    /// the service log moves to .log.1. Seeding the size is the only stand-in; producing 10 MiB of real log lines would
+    /// take minutes and change nothing about the rotation itself.
+    /// </summary>
+    [Fact]
+    public async Task Under_umask_000_rotated_daemon_and_service_logs_are_0600()
+    {
+        const int limit = 10 * 1024 * 1024;
+        var echo = Own(new EchoServer());
+        var port = FreePort.Next();
+        var path = WriteConfig(Yaml.File(Yaml.Ssh("rotated", port, echo.Port, ssh)));
+        var state = Path.Combine(Home, "state");
+        var logs = Directory.CreateDirectory(Path.Combine(state, "logs")).FullName;
+        foreach (var name in new[] { "localport.log", "rotated.log" })
+        {
+            var full = Path.Combine(logs, name);
+            using (var file = File.Create(full)) file.SetLength(limit);
+            File.SetUnixFileMode(full, (UnixFileMode)Convert.ToInt32("644", 8));
+        }
+
+        var run = Own(LocalPortProcess.StartUnderUmask("000", Home, WorkingDirectory, "run", "-c", path));
+        run.WaitForStatus(s => s.Name == "rotated" && s.IsRunning, TimeSpan.FromSeconds(30));
+        Assert.True(await Traffic.EchoEventuallyAsync(port, TimeSpan.FromSeconds(10)), run.Describe());
+        var rolledDaemonLog = Path.Combine(logs, "localport_001.log");
+        Poll.Assert(() => File.Exists(rolledDaemonLog) && new FileInfo(rolledDaemonLog).Length > 0, TimeSpan.FromSeconds(10),
+            "the daemon log to roll over to localport_001.log");
+        var rotatedServiceLog = Path.Combine(logs, "rotated.log.1");
+        Assert.Equal(limit, new FileInfo(rotatedServiceLog).Length);
+        Poll.Assert(() => File.ReadAllText(Path.Combine(logs, "rotated.log")).Contains("started pid"), TimeSpan.FromSeconds(10),
+            "the service's new log to be written");
+        var whileRunning = Offenders(state);
+
+        Assert.True(run.SendSignal(Native.SIGTERM));
+        Assert.True(run.WaitForExit(TimeSpan.FromSeconds(40)) == 0, run.Describe());
+
+        Output.WriteLine($"logs: {string.Join(", ", Directory.EnumerateFiles(logs).Select(Path.GetFileName).Order())}");
+        Assert.True(whileRunning.Count == 0, "while running: " + string.Join("; ", whileRunning));
+        var afterStop = Offenders(state);
+        Assert.True(afterStop.Count == 0, "after stop: " + string.Join("; ", afterStop));
+    }
+
     /// <summary>LOCALPORT_HOME itself and every entry below it whose mode is not private, as "path mode".</summary>
     private static List<string> Offenders(string root)
     {

@@ -30,7 +30,8 @@ public sealed class EventStreamChannel<T> : IDisposable
     {
         channel ??= Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
         var writer = channel.Writer;
-        var subscriber = system.ActorOf(Props.Create(() => new Subscriber(writer, select)), name);
+        // A system actor: the user tree's stop would drop the last events (a service's "stopped") still in its mailbox.
+        var subscriber = ((ExtendedActorSystem)system).SystemActorOf(Props.Create(() => new Subscriber(writer, select)), name);
         foreach (var type in events) system.EventStream.Subscribe(subscriber, type);
         _ = system.WhenTerminated.ContinueWith(_ => writer.TryComplete(), TaskScheduler.Default);
         return new EventStreamChannel<T>(system, subscriber, channel);

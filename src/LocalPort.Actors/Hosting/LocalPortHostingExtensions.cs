@@ -24,6 +24,8 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     /// <see cref="ReloadConfig"/>; null means the configuration is fixed for the life of the system.
     /// </summary>
     public string? ConfigPath { get; init; }
+    /// <summary>How <see cref="ConfigPath"/> is read on reload (the owner and mode check unless <c>TrustFile</c>).</summary>
+    public LoadOptions ConfigLoadOptions { get; init; } = LoadOptions.Default;
     /// <summary>Quiet time after the last change of <see cref="ConfigPath"/> before it is reloaded.</summary>
     public TimeSpan ReloadDebounce { get; init; } = ConfigWatcher.DefaultDebounce;
     public LocalPortPaths Paths { get; init; } = LocalPortPaths.FromEnvironment();
@@ -67,7 +69,9 @@ public static class LocalPortHostingExtensions
             IActorRef? watcher = null;
             if (options.ConfigPath is { } configPath)
             {
-                watcher = system.ActorOf(ConfigWatcher.Props(configPath, root, debounce: options.ReloadDebounce), ConfigWatcherName);
+                var loadOptions = options.ConfigLoadOptions;
+                watcher = system.ActorOf(ConfigWatcher.Props(configPath, root, path => ConfigLoader.Load(path, loadOptions), options.ReloadDebounce),
+                    ConfigWatcherName);
                 registry.Register<ConfigWatcher>(watcher);
             }
 

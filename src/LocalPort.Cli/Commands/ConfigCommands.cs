@@ -28,7 +28,7 @@ public static class ConfigCommands
         {
             var path = ConfigResolver.FindPath(parse);
             if (path is null) return ConfigResolver.Load(parse, Console.Error) is null ? ExitCodes.UsageOrConfig : ExitCodes.Ok;
-            var result = ConfigLoader.Load(path, new LoadOptions { Strict = parse.GetValue(strict) });
+            var result = ConfigLoader.Load(path, ConfigResolver.LoadOptions(parse) with { Strict = parse.GetValue(strict) });
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(new

@@ -85,7 +85,10 @@ public static class DaemonCommands
         {
             // The daemon starts from /, so it must inherit no path relative to here.
             RootDirectory.AbsolutizeEnvironment();
-            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs));
+            // Refused here, with exit 2, rather than by the detached daemon after the launch.
+            paths.EnsurePrivateDirectories();
+            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs),
+                parse.GetValue(GlobalOptions.TrustConfig));
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -100,7 +103,7 @@ public static class DaemonCommands
         if (parse.GetValue(Detached)) Posix.Daemonize();
         // Config and state paths are absolute by now; nothing later may depend on (or pin) the caller's directory.
         RootDirectory.Enter();
-        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath };
+        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath, ConfigLoadOptions = ConfigResolver.LoadOptions(parse) };
         SupervisorHost host;
         try
         {
@@ -133,6 +136,7 @@ public static class DaemonCommands
     {
         var paths = Paths;
         StatusView status;
+        long? startTicks;
         using (var client = DaemonLauncher.Client(paths))
         {
             if (!await client.IsAliveAsync())
@@ -141,24 +145,45 @@ public static class DaemonCommands
                 return ExitCodes.DaemonNotRunning;
             }
             status = await client.StatusAsync();
+            // Identified while it still answers, so a pid reused after its exit is never waited on (nor touched).
+            startTicks = DaemonStartTicks(paths, status.Pid);
             await client.PostAsync("v1/shutdown");
         } // our connection closes here, so the daemon's web server has nothing to wait for
-        var startTicks = Posix.StartTicks(status.Pid);
         var timeout = parse.GetValue(Timeout);
         var clock = Stopwatch.StartNew();
+        // Until the whole process has gone (its last thread, and with it the instance lock), not just its main thread.
         while (Posix.IsAlive(status.Pid, startTicks))
         {
             if (clock.Elapsed > timeout)
             {
-                Console.Error.WriteLine($"error: the daemon (pid {status.Pid}) is still running after {timeout.TotalSeconds:0}s; see {paths.DaemonLog}");
+                Console.Error.WriteLine($"error: the daemon (pid {status.Pid}) is still running {timeout.TotalSeconds:0}s after it was asked to stop; " +
+                                        $"it was not killed. See {paths.DaemonLog}");
                 return ExitCodes.Failure;
             }
-            await Task.Delay(20);
+            await Task.Delay(10);
         }
         var reportPath = Path.Combine(paths.StateDirectory, "last-shutdown.json");
         var summary = File.Exists(reportPath) ? Summarise(File.ReadAllText(reportPath)) : "";
         Console.WriteLine($"stopped: daemon pid {status.Pid} in {clock.Elapsed.TotalMilliseconds:0} ms{summary}");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The start time of the daemon answering on our socket: the one it wrote in its pid file when that file names
+    /// the same pid (its own word, so a stranger is never mistaken for it), else read from /proc now.
+    /// </summary>
+    private static long? DaemonStartTicks(LocalPortPaths paths, int pid)
+    {
+        try
+        {
+            var fields = File.ReadAllText(paths.PidFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (fields.Length == 2 && int.TryParse(fields[0], out var filePid) && filePid == pid && long.TryParse(fields[1], out var ticks))
+                return ticks;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return Posix.StartTicks(pid);
     }
 
     private static string Summarise(string reportJson)

@@ -86,6 +86,7 @@ public static class RunCommand
             Selection = tags.Count > 0 ? s => s.Tags.Any(tags.Contains) : null,
             Paths = LocalPortPaths.FromEnvironment(),
             ConfigPath = config.SourcePath,
+            ConfigLoadOptions = ConfigResolver.LoadOptions(parse),
         };
 
         var liveEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

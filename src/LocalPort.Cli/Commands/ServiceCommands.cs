@@ -69,7 +69,7 @@ public static class ServiceCommands
         }
         if (names.Length > 0 || parse.GetValue(All)) return parse.GetValue(All) ? known.Order().ToList() : names;
         // Tags are resolved by the daemon's configuration, read from the same file the daemon uses.
-        var config = status.Config is null ? null : Core.Config.ConfigLoader.Load(status.Config).Config;
+        var config = status.Config is null ? null : Core.Config.ConfigLoader.Load(status.Config, ConfigResolver.LoadOptions(parse)).Config;
         var tagged = config?.Services.Where(s => s.Tags.Any(tags.Contains) && known.Contains(s.Name)).Select(s => s.Name).ToList() ?? [];
         if (tagged.Count == 0) Console.Error.WriteLine($"error: no service carries tag(s) {string.Join(", ", tags)}");
         return tagged.Count == 0 ? null : tagged;
@@ -112,7 +112,9 @@ public static class ServiceCommands
         {
             var configPath = ConfigResolver.Load(parse, Console.Error)?.SourcePath;
             if (configPath is null) return ExitCodes.UsageOrConfig;
-            var error = await DaemonLauncher.StartDetachedAsync(paths, configPath, parse.GetValue(Timeout), jsonLogs: false);
+            paths.EnsurePrivateDirectories();
+            var error = await DaemonLauncher.StartDetachedAsync(paths, configPath, parse.GetValue(Timeout), jsonLogs: false,
+                trustConfig: parse.GetValue(GlobalOptions.TrustConfig));
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");

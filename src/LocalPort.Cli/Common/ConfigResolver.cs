@@ -12,6 +12,9 @@ public static class ConfigResolver
         ConfigLocator.Find(parse.GetValue(GlobalOptions.Config), Environment.GetEnvironmentVariable,
             Directory.GetCurrentDirectory(), Home);
 
+    /// <summary>How every command reads the file, reloads included: <c>--trust-config</c> lifts the owner and mode check.</summary>
+    public static LoadOptions LoadOptions(ParseResult parse) => new() { TrustFile = parse.GetValue(GlobalOptions.TrustConfig) };
+
     /// <summary>Loads and reports; returns null (after printing why) when the caller must exit 2.</summary>
     public static LocalPortConfig? Load(ParseResult parse, TextWriter error, bool strict = false)
     {
@@ -25,7 +28,7 @@ public static class ConfigResolver
             error.WriteLine("Create one with `localport config init`, or pass --config FILE.");
             return null;
         }
-        var result = ConfigLoader.Load(path, new LoadOptions { Strict = strict });
+        var result = ConfigLoader.Load(path, LoadOptions(parse) with { Strict = strict });
         Print(result, error, quiet: parse.GetValue(GlobalOptions.Quiet));
         return result.Ok ? result.Config : null;
     }

@@ -37,12 +37,15 @@ public sealed class ControlClient : IDisposable
     }
 
     /// <summary>True when something answers on the socket.</summary>
+    /// <exception cref="ControlRefusedException">A LocalPort answers, but not to this user (403).</exception>
     public async Task<bool> IsAliveAsync(CancellationToken cancellationToken = default)
     {
         if (!File.Exists(SocketPath)) return false;
         try
         {
             using var response = await _http.GetAsync("v1/status", cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.Forbidden)
+                throw new ControlRefusedException(SocketPath, await response.Content.ReadAsStringAsync(cancellationToken));
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
@@ -94,4 +97,21 @@ public sealed class ControlClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>The LocalPort on the socket is running but does not answer this user: saying "not running" would be wrong.</summary>
+public sealed class ControlRefusedException(string socketPath, string body)
+    : Exception($"the LocalPort on {socketPath} refused this request: {ErrorText(body)}")
+{
+    private static string ErrorText(string body)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<ErrorView>(body, ApiJson.Options)?.Error ?? body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
+        }
+    }
 }

@@ -13,8 +13,8 @@ public static class DaemonLauncher
 
     public static ControlClient Client(LocalPortPaths paths, TimeSpan? timeout = null) => new(paths.ControlSocket, timeout);
 
-    /// <summary>Spawns `localport daemon start --foreground --detached -c CONFIG`; returns null on success, else why not.</summary>
-    public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs)
+    /// <summary>Spawns `localport daemon start --foreground --detached -c CONFIG [--trust-config]`; returns null on success, else why not.</summary>
+    public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs, bool trustConfig)
     {
         var (fileName, prefix) = Self();
         // By absolute path, from /: the caller's working directory is never searched, nor kept busy.
@@ -29,6 +29,8 @@ public static class DaemonLauncher
         foreach (var arg in prefix) info.ArgumentList.Add(arg);
         foreach (var arg in new[] { "daemon", "start", "--foreground", DetachedFlag, "--config", Path.GetFullPath(configPath) }) info.ArgumentList.Add(arg);
         if (jsonLogs) info.ArgumentList.Add("--log-json");
+        // The daemon reads the file again, and re-reads it on every reload.
+        if (trustConfig) info.ArgumentList.Add("--trust-config");
 
         using var daemon = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
         var stderr = daemon.StandardError.ReadToEndAsync();

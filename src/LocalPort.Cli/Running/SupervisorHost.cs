@@ -68,8 +68,7 @@ public sealed class SupervisorHost : IAsyncDisposable
     public static async Task<SupervisorHost> StartAsync(SupervisorHostOptions options)
     {
         var paths = options.LocalPort.Paths;
-        LocalPortPaths.EnsurePrivateDirectory(paths.LogDirectory);
-        LocalPortPaths.EnsurePrivateDirectory(paths.RuntimeDirectory);
+        paths.EnsurePrivateDirectories();
         // Decided before anything starts: a loser of a start race exits here with nothing to clean up.
         var instanceLock = InstanceLock.Take(paths.RuntimeDirectory);
         try
@@ -104,7 +103,13 @@ public sealed class SupervisorHost : IAsyncDisposable
         // The empty builder: no appsettings files, environment configuration, console logging, host filtering or
         // forwarded headers, none of which a Unix-socket API uses. Every assembly loaded holds two descriptors for the
         // life of the process, and under `ulimit -n 256` those ~30 descriptors are what relayed connections run on.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "localport" });
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "localport",
+            // Not the working directory (/ for the daemon): a host that watches its content root for appsettings.json
+            // put ~42,000 inotify watches on / (0.2-2 s to remove at exit). Our runtime directory is private and empty.
+            ContentRootPath = paths.RuntimeDirectory,
+        });
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
@@ -130,6 +135,8 @@ public sealed class SupervisorHost : IAsyncDisposable
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
+        // First: a request from another user is answered with 403 and nothing else.
+        PeerCheck.Use(app);
         app.MapLocalPort();
         await app.StartAsync();
 

@@ -19,17 +19,18 @@ public static partial class ConfigLoader
 
     public static ConfigLoadResult Load(string path, LoadOptions? options = null)
     {
-        if (ReadFile(path, out var text) is { } problem)
+        options ??= LoadOptions.Default;
+        if (ReadFile(path, options, out var text) is { } problem)
             return new ConfigLoadResult(null, [problem]);
         var fullPath = Path.GetFullPath(path);
-        return Parse(text, path, fullPath, Path.GetDirectoryName(fullPath), options ?? LoadOptions.Default);
+        return Parse(text, path, fullPath, Path.GetDirectoryName(fullPath), options);
     }
 
     /// <param name="fileNameForMessages">Shown in diagnostics; relative paths in the text stay relative.</param>
     public static ConfigLoadResult LoadText(string yaml, string fileNameForMessages, LoadOptions? options = null) =>
         Parse(yaml, fileNameForMessages, null, null, options ?? LoadOptions.Default);
 
-    private static ConfigDiagnostic? ReadFile(string path, out string text)
+    private static ConfigDiagnostic? ReadFile(string path, LoadOptions options, out string text)
     {
         text = "";
         ConfigDiagnostic Problem(string message) => new(Severity.Error, path, 1, 1, message);
@@ -37,6 +38,8 @@ public static partial class ConfigLoader
         {
             if (Directory.Exists(path)) return Problem($"{path} is a directory; give the path of a localport.yaml file");
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            // Judged by the open file, so what is checked is what is read, links and all.
+            if (!options.TrustFile && ConfigFileTrust.Problem(path, stream.SafeFileHandle) is { } untrusted) return Problem(untrusted);
             // A plain file's length is known unread; a pipe is read one byte past the cap to find out.
             var bytes = stream.CanSeek && stream.Length > MaxFileBytes ? null : ReadUpTo(stream, MaxFileBytes + 1);
             if (bytes is null || bytes.Length > MaxFileBytes)

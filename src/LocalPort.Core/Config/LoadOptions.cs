@@ -8,6 +8,12 @@ public sealed record LoadOptions
     /// <summary>Unset environment variables are errors instead of warnings (<c>config validate --strict</c>).</summary>
     public bool Strict { get; init; }
 
+    /// <summary>
+    /// Reads a file that another user owns or that group or others may write (<c>--trust-config</c>); by default such a
+    /// file is refused, since whoever can change it can make LocalPort run commands.
+    /// </summary>
+    public bool TrustFile { get; init; }
+
     /// <summary>Reads an environment variable; injected by tests so they never depend on the machine.</summary>
     public Func<string, string?> GetEnv { get; init; } = Environment.GetEnvironmentVariable;
 

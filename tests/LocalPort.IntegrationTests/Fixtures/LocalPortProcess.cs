@@ -74,6 +74,19 @@ public sealed class LocalPortProcess : IDisposable
         return new LocalPortProcess(info);
     }
 
+    /// <summary>
+    /// Starts it as <see cref="OtherUser"/> (through setpriv, which execs in place, so <see cref="Pid"/> is localport's), from
+    /// "/", since the test's working directory is private. The CLI's own directory must be readable by that user.
+    /// </summary>
+    public static LocalPortProcess StartAsOtherUser(string home, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
+    {
+        var info = StartInfo(home, "/", environment, arguments);
+        info.ArgumentList.Insert(0, info.FileName);
+        foreach (var part in OtherUser.Prefix[1..].Reverse()) info.ArgumentList.Insert(0, part);
+        info.FileName = OtherUser.Prefix[0];
+        return new LocalPortProcess(info);
+    }
+
     private static ProcessStartInfo StartInfo(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
     {
         var (fileName, prefix) = Executable();
