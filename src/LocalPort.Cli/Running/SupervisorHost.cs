@@ -130,6 +130,7 @@ public sealed class SupervisorHost : IAsyncDisposable
             akka.AddHocon(CliHocon.Value, HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
+            akka.WithActors((system, _) => DrainLogsBeforeTermination(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
         });
 
@@ -147,6 +148,25 @@ public sealed class SupervisorHost : IAsyncDisposable
         WritePidFile(paths, runtime);
         return new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
     }
+
+    /// <summary>
+    /// Akka prints whatever is still in a logger's mailbox when the system stops to stdout (its LoggerMailbox), where
+    /// `run -o json` must print JSON only: the shutdown's last lines (force-cleanup, the report) are let through first.
+    /// An Identify is answered once the logger has handled everything queued before it.
+    /// </summary>
+    private static void DrainLogsBeforeTermination(ActorSystem system) =>
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "localport-drain-logs", async () =>
+        {
+            try
+            {
+                await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
+            }
+            catch (AskTimeoutException)
+            {
+                // A logger this far behind is not waited for any longer.
+            }
+            return Akka.Done.Instance;
+        });
 
     private static readonly Lazy<string> CliHocon = new(() =>
     {
