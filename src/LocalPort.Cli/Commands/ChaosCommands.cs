@@ -11,8 +11,17 @@ namespace LocalPort.Cli.Commands;
 /// <summary>`localport chaos add|remove|list|reset|kill|pause|hold|run`: faults injected into a running daemon (or `run`).</summary>
 public static class ChaosCommands
 {
-    private static readonly Argument<string> Service = new("service") { Description = "Service name" };
-    private static readonly Argument<string?> AnyService = new("service") { Description = "Service name (all services when left out)", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Argument<string> Service = Completed(new Argument<string>("service") { Description = "Service name", HelpName = "service" });
+    private static readonly Argument<string?> AnyService = Completed(new Argument<string?>("service")
+    {
+        Description = "Service name (all services when left out)", Arity = ArgumentArity.ZeroOrOne, HelpName = "service",
+    });
+
+    private static Argument<T> Completed<T>(Argument<T> argument)
+    {
+        ServiceNames.Complete(argument.CompletionSources);
+        return argument;
+    }
     private static readonly Argument<string> Type = new("type") { Description = $"Toxic type: {ToxicNames.TypeChoices}" };
     private static readonly Argument<string> ToxicName = new("name") { Description = "Toxic name (see `chaos list`)" };
     private static readonly Argument<string> ScenarioFile = new("scenario") { Description = "Scenario file (YAML), e.g. config/examples/chaos-latency.yaml" };

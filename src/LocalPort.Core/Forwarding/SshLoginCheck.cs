@@ -91,7 +91,8 @@ public static partial class SshLoginCheck
     {
         var where = $"{connection.Host}:{connection.Port}";
         var who = $"{(string.IsNullOrEmpty(connection.User) ? "" : connection.User + "@")}{connection.Host}";
-        var lines = ControlCharacters.Strip(stderr).Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        // Per line: stripping control characters first would join the lines.
+        var lines = stderr.Split('\n').Select(l => ControlCharacters.Strip(l).Trim()).Where(l => l.Length > 0).ToArray();
         var said = lines.Where(l => !l.StartsWith("debug", StringComparison.Ordinal) && !l.StartsWith("OpenSSH_", StringComparison.Ordinal)).ToList();
         var detail = said.Count == 0 ? null : string.Join(" | ", said.TakeLast(3));
         bool Says(string text) => lines.Any(l => l.Contains(text, StringComparison.OrdinalIgnoreCase));
