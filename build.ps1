@@ -16,7 +16,7 @@ function Invoke-Build([string[]]$BuildArgs = @()) {
 
 # For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
 function Invoke-VisibleBuild {
-    [Console]::Error.WriteLine("building LocalPort ($configuration): 1-2 minutes on a fresh clone (more on a busy machine), seconds when up to date...")
+    [Console]::Error.WriteLine("building LocalPort ($configuration): about 1-2 minutes on a fresh clone, longer on a busy machine; later builds only redo what changed...")
     $started = Get-Date
     dotnet build LocalPort.Actors.sln -c $configuration -nologo -v:minimal -clp:NoSummary | ForEach-Object { [Console]::Error.WriteLine($_) }
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }

@@ -15,7 +15,7 @@ build() {
 
 # For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
 build_visibly() {
-  echo "building LocalPort ($configuration): 1-2 minutes on a fresh clone (more on a busy machine), seconds when up to date..." >&2
+  echo "building LocalPort ($configuration): about 1-2 minutes on a fresh clone, longer on a busy machine; later builds only redo what changed..." >&2
   local started=$SECONDS
   dotnet build LocalPort.Actors.sln -c "$configuration" -nologo -v:minimal -clp:NoSummary >&2
   write_launcher >&2
