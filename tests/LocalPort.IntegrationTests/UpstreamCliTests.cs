@@ -179,6 +179,8 @@ public sealed class UpstreamCliTests(ITestOutputHelper output) : Scenario(output
     [InlineData("'nosuch'", "unknown service", "config", "export", "--service", "nosuch")]
     [InlineData("'nosuch'", "unknown ssh service", "ssh", "test", "nosuch")]
     [InlineData("'wbe'", "did you mean 'web'?", "run", "wbe")]
+    [InlineData("'nosuch'", "unknown service", "status", "nosuch")]
+    [InlineData("'nosuch'", "unknown service", "logs", "nosuch")]
     public void Unknown_names_flags_and_values_exit_2_naming_them_with_the_closest_valid_one(string named, string hint, params string[] arguments)
     {
         TwoServices(FreePort.Next());

@@ -28,8 +28,16 @@ public static class StatusCommand
     {
         using var client = DaemonLauncher.Client(DaemonCommands.Paths, Timeout.InfiniteTimeSpan);
         var format = parse.GetValue(GlobalOptions.Output);
-        if (!await client.IsAliveAsync(cancellationToken)) return NotRunning(format);
         var names = parse.GetValue(Services) ?? [];
+        if (!await client.IsAliveAsync(cancellationToken))
+        {
+            // A name the configuration does not know is a mistake whether or not the daemon runs.
+            var configured = ServiceNames.Configured(parse);
+            var strangers = names.Where(n => !configured.Contains(n)).ToList();
+            if (configured.Count == 0 || strangers.Count == 0) return NotRunning(format);
+            Console.Error.WriteLine(Hints.Unknown("service", strangers, configured));
+            return ExitCodes.UsageOrConfig;
+        }
         var status = await client.StatusAsync([], cancellationToken);
         var known = status.Services.Select(s => s.Name).ToList();
         var unknown = names.Where(n => !known.Contains(n)).ToList();
