@@ -21,7 +21,8 @@ public static class StatusViews
             var next = s.NextAttempt is { } at ? $" [grey](next try {at.ToLocalTime():HH:mm:ss})[/]" : "";
             table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]{next}",
                 s.Healthy switch { true => "[green]healthy[/]", false => "[red]unhealthy[/]", _ => "[grey]-[/]" },
-                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
+                // A past error is history once the service is running and not unhealthy: JSON keeps it, the table does not.
+                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.State == "running" && s.Healthy != false ? "" : s.LastError ?? ""));
         }
         return table;
     }

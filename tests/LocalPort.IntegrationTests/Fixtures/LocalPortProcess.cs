@@ -131,6 +131,22 @@ public sealed class LocalPortProcess : IDisposable
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
 
+    /// <summary>
+    /// Runs `localport ARGS` on a terminal, as a user at a shell would: util-linux script(1) gives it a pseudo-terminal
+    /// (so tables and colours are what a person sees), 200 columns wide so nothing wraps.
+    /// </summary>
+    public static Run.Result InvokeOnTerminal(string home, string workingDirectory, params string[] arguments)
+    {
+        var info = StartInfo(home, workingDirectory, new Dictionary<string, string?> { ["COLUMNS"] = "200", ["TERM"] = "xterm" }, arguments);
+        var command = string.Join(' ', new[] { info.FileName }.Concat(info.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+        info.ArgumentList.Clear();
+        foreach (var argument in new[] { "-qec", command, "/dev/null" }) info.ArgumentList.Add(argument);
+        info.FileName = "/usr/bin/script";
+        using var process = new LocalPortProcess(info);
+        var code = process.WaitForExit(TimeSpan.FromSeconds(30));
+        return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
+    }
+
     /// <summary>The apphost `localport` next to this assembly, or `dotnet localport.dll` when there is none.</summary>
     private static (string FileName, string[] Prefix) Executable()
     {
