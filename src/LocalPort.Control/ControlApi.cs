@@ -56,7 +56,8 @@ public static class ControlApi
             object? command = action switch
             {
                 "start" => new StartService(name),
-                "stop" => new StopService(name),
+                // ?force=true: SIGKILL at once instead of SIGTERM and the stop grace.
+                "stop" => new StopService(name, Force: http.Request.Query["force"] == "true"),
                 "restart" => new RestartService(name),
                 _ => null,
             };
@@ -80,9 +81,12 @@ public static class ControlApi
                 : StatusCodes.Status422UnprocessableEntity);
         });
 
-        group.MapPost("/v1/shutdown", (HttpRequest request) =>
+        group.MapPost("/v1/shutdown", async (HttpRequest request) =>
         {
-            _ = CoordinatedShutdown.Get(LocalPortActors.Of(request.HttpContext).System).Run(SignalShutdownReason.Instance);
+            var actors = LocalPortActors.Of(request.HttpContext);
+            _ = CoordinatedShutdown.Get(actors.System).Run(SignalShutdownReason.Instance);
+            // ?force=true: straight to force-cleanup, as a second Ctrl-C does.
+            if (request.Query["force"] == "true") (await actors.Coordinator()).Tell(ShutdownCoordinator.Escalate.Instance);
             return Json(new { status = "stopping" }, StatusCodes.Status202Accepted);
         });
 

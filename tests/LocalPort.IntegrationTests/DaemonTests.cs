@@ -44,15 +44,23 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
         .Select(s => s.GetProperty("pid").ValueKind == JsonValueKind.Number ? s.GetProperty("pid").GetInt32() : (int?)null)
         .FirstOrDefault();
 
-    /// <summary>ssh processes started by any LocalPort (tagged in their environment), never matched by command line.</summary>
-    private static List<int> OurSshProcesses() => Directory.EnumerateDirectories("/proc")
+    /// <summary>
+    /// ssh processes this test's LocalPort started: tagged in their environment by a LocalPort (never matched by
+    /// command line) whose XDG_RUNTIME_DIR is this test's, so other tests' and other users' ssh are never counted or killed.
+    /// </summary>
+    private List<int> OurSshProcesses() => Directory.EnumerateDirectories("/proc")
         .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
         .Where(pid => pid > 0 && Native.Command(pid) == "ssh" && Tagged(pid))
         .ToList();
 
-    private static bool Tagged(int pid)
+    private bool Tagged(int pid)
     {
-        try { return File.ReadAllText($"/proc/{pid}/environ").Contains("LOCALPORT_INSTANCE="); }
+        try
+        {
+            var environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+            return environment.Any(v => v.StartsWith("LOCALPORT_INSTANCE=")) &&
+                   environment.Contains($"XDG_RUNTIME_DIR={RuntimeDir}");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 

@@ -36,6 +36,8 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     /// is published on the EventStream as a <see cref="SignalHandled"/>.
     /// </summary>
     public bool HandleSignals { get; init; }
+    /// <summary>False: the selected services are known (status shows them stopped) but none starts until a start command.</summary>
+    public bool AutoStart { get; init; } = true;
 
     public IEnumerable<ServiceSpec> SelectedServices => Config.Services.Where(IsSelected);
 
@@ -63,7 +65,8 @@ public static class LocalPortHostingExtensions
         builder.WithActors((system, registry, resolver) =>
         {
             var runtime = options.Runtime ?? LocalPortRuntime.Real(options.Paths);
-            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth), RootName);
+            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth,
+                options.AutoStart), RootName);
             registry.Register<LocalPortSupervisor>(root);
 
             IActorRef? watcher = null;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Akka.Actor;
 using LocalPort.Actors.Hosting;
 using LocalPort.Actors.Services;
@@ -28,7 +29,7 @@ public static class LiveStatus
 
         void Write(ServiceView view)
         {
-            output.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(view) : StatusText.TimedLine(view));
+            output.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(view) : StatusViews.TimedLine(view));
             output.Flush();
         }
     }
@@ -37,20 +38,17 @@ public static class LiveStatus
     /// A live table, redrawn a few times a second, until the system stops or <paramref name="stopWhen"/> completes.
     /// No Spectre type in its signature: callers that never draw a table never load Spectre.Console.
     /// </summary>
-    public static Task LiveTableAsync(ActorSystem system, IActorRef root, bool noColor, Task stopWhen)
+    public static Task LiveTableAsync(ActorSystem system, IActorRef root, ParseResult parse, Task stopWhen)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            ColorSystem = noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-        });
-        return console.Live(StatusText.Table([])).AutoClear(false).StartAsync(async context =>
+        var console = GlobalOptions.CreateConsole(parse);
+        return console.Live(StatusViews.Table([])).AutoClear(false).StartAsync(async context =>
         {
             while (!system.WhenTerminated.IsCompleted && !stopWhen.IsCompleted)
             {
                 try
                 {
                     var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, TimeSpan.FromSeconds(2));
-                    context.UpdateTarget(StatusText.Table(snapshot.Services.Select(ServiceView.From)));
+                    context.UpdateTarget(StatusViews.Table(snapshot.Services.Select(ServiceView.From)));
                 }
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
                 await Task.WhenAny(system.WhenTerminated, stopWhen, Task.Delay(250));
