@@ -100,6 +100,9 @@ public static class ControlApi
                 : Json(new ErrorView("no shutdown has run yet"), StatusCodes.Status404NotFound);
         });
 
+        // Prometheus text (prometheus-net, loaded on the first scrape); a RequestDelegate: it writes the body itself.
+        group.MapGet("/metrics", (HttpContext http) => MetricsEndpoint.Write(http));
+
         ChaosApi.Map(group);
 
         // Only under /v1: the rest of the host's paths stay the host's.

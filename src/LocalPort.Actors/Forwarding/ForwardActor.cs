@@ -9,6 +9,7 @@ using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;
 using LocalPort.Core.Processes;
 using LocalPort.Core.Recovery;
+using LocalPort.Actors.Metrics;
 using LocalPort.Core.Relay;
 using LocalPort.Core.Relay.Toxics;
 
@@ -198,6 +199,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             var name = _spec.Name;
             _relay.OnWarning = warning => log.Warning("{0}: {1}", name, warning);
             _relay.Start();
+            LocalPortMetrics.For(Context.System).Track(name, _relay);
             return true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
@@ -500,12 +502,16 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         var relay = _relay;
         _relay = null;
         Become(Stopping);
-        StopResources(tunnel, relay, killAfterGrace, noGrace ? TimeSpan.Zero : _runtime.StopGrace).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
+        StopResources(tunnel, relay, killAfterGrace, noGrace ? TimeSpan.Zero : _runtime.StopGrace, LocalPortMetrics.For(Context.System)).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
     }
 
-    private static async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace, TimeSpan grace)
+    private static async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace, TimeSpan grace, LocalPortMetrics metrics)
     {
-        if (relay is not null) await relay.DisposeAsync();
+        if (relay is not null)
+        {
+            await relay.DisposeAsync();
+            metrics.Untrack(relay);
+        }
         if (tunnel is not null) await tunnel.StopAsync(grace, killAfterGrace);
     }
 
@@ -546,6 +552,10 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         _retiring?.Tunnel.Kill();
         foreach (var hold in _holds) hold.Dispose();
         // The listening socket closes synchronously inside DisposeAsync; the rest may finish later.
-        _ = _relay?.DisposeAsync();
+        if (_relay is { } relay)
+        {
+            var metrics = LocalPortMetrics.For(Context.System);
+            _ = relay.DisposeAsync().AsTask().ContinueWith(_ => metrics.Untrack(relay), TaskScheduler.Default);
+        }
     }
 }

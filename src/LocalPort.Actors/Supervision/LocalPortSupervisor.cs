@@ -100,6 +100,8 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
 
     protected override void PreStart()
     {
+        // The metrics subscribe to the EventStream before the first service status is published.
+        Metrics.LocalPortMetrics.For(Context.System);
         StartSleepWatcher();
         if (!_autoStart) return;
         foreach (var service in _services.Values.ToList())

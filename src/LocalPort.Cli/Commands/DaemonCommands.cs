@@ -33,7 +33,7 @@ public static class DaemonCommands
     {
         var daemon = new Command("daemon", "Run LocalPort in the background and control it");
         var start = new Command("start", "Start the daemon; returns once it serves its control API");
-        foreach (var option in new Option[] { Foreground, Detached, JsonLogs, Timeout, AutoStart, NoAutoStart }) start.Options.Add(option);
+        foreach (var option in new Option[] { Foreground, Detached, JsonLogs, Timeout, AutoStart, NoAutoStart, MetricsOption.Option }) start.Options.Add(option);
         start.SetAction((parse, _) => StartAsync(parse));
 
         var stop = new Command("stop", "Stop the daemon (four-phase shutdown); returns when it has gone");
@@ -47,7 +47,7 @@ public static class DaemonCommands
         reload.SetAction((parse, _) => ReloadAsync(parse));
 
         var restart = new Command("restart", "Stop the daemon if it runs, then start it");
-        foreach (var option in new Option[] { Timeout, JsonLogs, Force, AutoStart, NoAutoStart }) restart.Options.Add(option);
+        foreach (var option in new Option[] { Timeout, JsonLogs, Force, AutoStart, NoAutoStart, MetricsOption.Option }) restart.Options.Add(option);
         restart.SetAction(async (parse, _) =>
         {
             var stopped = await StopAsync(parse, quietIfNotRunning: true);
@@ -68,6 +68,12 @@ public static class DaemonCommands
             return ExitCodes.UsageOrConfig;
         }
         var autoStart = !parse.GetValue(NoAutoStart);
+        var (metrics, metricsError) = MetricsOption.Parse(parse);
+        if (metricsError is not null)
+        {
+            Console.Error.WriteLine($"error: {metricsError}");
+            return ExitCodes.UsageOrConfig;
+        }
         var config = ConfigResolver.Load(parse, Console.Error);
         if (config is null) return ExitCodes.UsageOrConfig;
         var paths = Paths;
@@ -88,7 +94,7 @@ public static class DaemonCommands
             // Refused here, with exit 2, rather than by the detached daemon after the launch.
             paths.EnsurePrivateDirectories();
             var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout).Value, parse.GetValue(JsonLogs),
-                parse.GetValue(GlobalOptions.TrustConfig), GlobalOptions.RequestedLevel(parse), autoStart);
+                parse.GetValue(GlobalOptions.TrustConfig), GlobalOptions.RequestedLevel(parse), autoStart, metrics);
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -113,6 +119,7 @@ public static class DaemonCommands
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "daemon")
             {
+                Metrics = metrics,
                 ConsoleLogs = !parse.GetValue(Detached),
                 ConsoleLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
                 FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,

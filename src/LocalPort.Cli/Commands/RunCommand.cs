@@ -24,6 +24,7 @@ public static class RunCommand
         var command = new Command("run", "Run the supervisor in the foreground (Ctrl-C stops every service)");
         command.Arguments.Add(ServicesArgument);
         command.Options.Add(TagOption);
+        command.Options.Add(MetricsOption.Option);
         command.SetAction((parse, _) => ExecuteAsync(parse));
         return command;
     }
@@ -71,6 +72,12 @@ public static class RunCommand
     {
         var selected = Select(config, names, tags, Console.Error);
         if (selected is null) return ExitCodes.UsageOrConfig;
+        var (metrics, metricsError) = MetricsOption.Parse(parse);
+        if (metricsError is not null)
+        {
+            Console.Error.WriteLine($"error: {metricsError}");
+            return ExitCodes.UsageOrConfig;
+        }
 
         var interactive = !Console.IsOutputRedirected && parse.GetValue(GlobalOptions.Output) == OutputFormat.Table;
         var level = GlobalOptions.ConsoleLevel(parse);
@@ -91,6 +98,7 @@ public static class RunCommand
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
             {
+                Metrics = metrics,
                 ConsoleLogs = !interactive,
                 ConsoleLevel = level,
                 FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,

@@ -17,7 +17,7 @@ public static class DaemonLauncher
     /// <param name="logLevel">The daemon log's level, when the user asked for one (--debug, --log-level).</param>
     /// <param name="autoStart">False: the daemon knows the services but starts none (`--no-auto-start`).</param>
     public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs,
-        bool trustConfig, Serilog.Events.LogEventLevel? logLevel = null, bool autoStart = true)
+        bool trustConfig, Serilog.Events.LogEventLevel? logLevel = null, bool autoStart = true, System.Net.IPEndPoint? metrics = null)
     {
         var (fileName, prefix) = Self();
         // By absolute path, from /: the caller's working directory is never searched, nor kept busy.
@@ -36,6 +36,7 @@ public static class DaemonLauncher
         if (trustConfig) info.ArgumentList.Add("--trust-config");
         if (logLevel is { } level) foreach (var arg in new[] { "--log-level", Common.LogLevels.Name(level) }) info.ArgumentList.Add(arg);
         if (!autoStart) info.ArgumentList.Add("--no-auto-start");
+        if (metrics is not null) foreach (var arg in new[] { "--metrics", metrics.ToString() }) info.ArgumentList.Add(arg);
 
         using var daemon = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
         var stderr = daemon.StandardError.ReadToEndAsync();

@@ -33,6 +33,8 @@ public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mo
     /// <summary>The daemon log's level (--debug, --log-level, $LOCALPORT_LOG_LEVEL).</summary>
     public LogEventLevel FileLevel { get; init; } = LogEventLevel.Information;
     public bool JsonLogs { get; init; }
+    /// <summary>--metrics: a loopback TCP endpoint that serves GET /metrics and nothing else.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
 }
 
 /// <summary>
@@ -122,7 +124,11 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = LocalPortHostingExtensions.HostShutdownTimeout(options.LocalPort.Config.Shutdown));
         builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(paths.ControlSocket));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(paths.ControlSocket);
+            if (options.Metrics is { } metrics) k.Listen(metrics);
+        });
         builder.Services.AddAkka("localport", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
@@ -142,7 +148,9 @@ public sealed class SupervisorHost : IAsyncDisposable
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
-        // First: a request from another user is answered with 403 and nothing else.
+        // The --metrics port answers GET /metrics only, never the control API (it has no peer credentials to check).
+        if (options.Metrics is not null) MetricsPort.Use(app);
+        // Then: a request from another user is answered with 403 and nothing else.
         PeerCheck.Use(app);
         app.MapLocalPort();
         await app.StartAsync();
