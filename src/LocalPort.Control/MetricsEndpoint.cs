@@ -28,10 +28,12 @@ public static class MetricsEndpoint
 
         private Exporter()
         {
-            // A registry of our own: no process or .NET runtime series, only the LocalPort meter.
+            // A registry of our own: no process or .NET runtime series, only the LocalPort meter. The factory too:
+            // with Registry alone, prometheus-net 8.2.1 creates the series in its default registry.
             MeterAdapter.StartListening(new MeterAdapterOptions
             {
                 Registry = _registry,
+                MetricFactory = Metrics.WithCustomRegistry(_registry),
                 InstrumentFilterPredicate = instrument => instrument.Meter.Name == LocalPortMetrics.MeterName,
             });
         }

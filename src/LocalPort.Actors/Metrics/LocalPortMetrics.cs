@@ -12,29 +12,31 @@ namespace LocalPort.Actors.Metrics;
 /// <summary>
 /// LocalPort's instruments on System.Diagnostics.Metrics (a Meter named <see cref="MeterName"/>), one set per
 /// ActorSystem. Nearly all are observable: they read the state LocalPort keeps when a listener asks, so an exporter
-/// attached late (the first scrape) still reports correct totals. Prometheus names: dots become underscores,
-/// counters gain <c>_total</c> (the exporter's conventions, not ours).
+/// attached late (the first scrape) still reports correct totals.
 /// </summary>
 public sealed class LocalPortMetrics : IExtension, IDisposable
 {
     public const string MeterName = "LocalPort";
 
-    /// <summary>Instrument names, as a listener sees them (the README's Metrics section lists their Prometheus names).</summary>
+    /// <summary>
+    /// Instrument names. Prometheus exporters prefix the meter's name (<c>localport_service_up</c>); the names carry
+    /// their <c>_total</c> and <c>_seconds</c> themselves, since exporters differ in what they append.
+    /// </summary>
     public static class Names
     {
-        public const string ServiceUp = "localport_service_up";
-        public const string ServiceHealthy = "localport_service_healthy";
-        public const string ServiceState = "localport_service_state";
-        public const string ServiceRestarts = "localport_service_restarts";
-        public const string ConsecutiveFailures = "localport_service_consecutive_failures";
-        public const string CheckDuration = "localport_check_duration";
-        public const string RelayActive = "localport_relay_connections_active";
-        public const string RelayConnections = "localport_relay_connections";
-        public const string RelayBytes = "localport_relay_bytes";
-        public const string Reloads = "localport_reloads";
-        public const string ShutdownPhaseDuration = "localport_shutdown_phase_duration";
-        public const string ShutdownClean = "localport_shutdown_clean";
-        public const string ClusterUp = "localport_cluster_up";
+        public const string ServiceUp = "service_up";
+        public const string ServiceHealthy = "service_healthy";
+        public const string ServiceState = "service_state";
+        public const string ServiceRestarts = "service_restarts_total";
+        public const string ConsecutiveFailures = "service_consecutive_failures";
+        public const string CheckDuration = "check_duration_seconds";
+        public const string RelayActive = "relay_connections_active";
+        public const string RelayConnections = "relay_connections_total";
+        public const string RelayBytes = "relay_bytes_total";
+        public const string Reloads = "reloads_total";
+        public const string ShutdownPhaseDuration = "shutdown_phase_duration_seconds";
+        public const string ShutdownClean = "shutdown_clean";
+        public const string ClusterUp = "cluster_up";
 
         public static readonly IReadOnlyList<string> All =
         [
