@@ -137,10 +137,10 @@ public sealed class LocalPortProcess : IDisposable
     /// </summary>
     public static Run.Result InvokeOnTerminal(string home, string workingDirectory, params string[] arguments)
     {
-        var info = StartInfo(home, workingDirectory, new Dictionary<string, string?> { ["COLUMNS"] = "200", ["TERM"] = "xterm" }, arguments);
+        var info = StartInfo(home, workingDirectory, new Dictionary<string, string?> { ["TERM"] = "xterm" }, arguments);
         var command = string.Join(' ', new[] { info.FileName }.Concat(info.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
         info.ArgumentList.Clear();
-        foreach (var argument in new[] { "-qec", command, "/dev/null" }) info.ArgumentList.Add(argument);
+        foreach (var argument in new[] { "-qec", $"stty cols 200 rows 50; exec {command}", "/dev/null" }) info.ArgumentList.Add(argument);
         info.FileName = "/usr/bin/script";
         using var process = new LocalPortProcess(info);
         var code = process.WaitForExit(TimeSpan.FromSeconds(30));
