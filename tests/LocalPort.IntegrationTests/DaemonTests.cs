@@ -47,15 +47,23 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
     private string[] ForwardSockets(string service) =>
         Directory.GetFiles(Path.Combine(RuntimeDir, "localport", "tunnels"), $"{service}-*.sock");
 
-    /// <summary>ssh processes started by any LocalPort (tagged in their environment), never matched by command line.</summary>
-    private static List<int> OurSshProcesses() => Directory.EnumerateDirectories("/proc")
+    /// <summary>
+    /// ssh processes this test's LocalPort started: tagged in their environment by a LocalPort (never matched by
+    /// command line) whose XDG_RUNTIME_DIR is this test's, so other tests' and other users' ssh are never counted or killed.
+    /// </summary>
+    private List<int> OurSshProcesses() => Directory.EnumerateDirectories("/proc")
         .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
         .Where(pid => pid > 0 && Native.Command(pid) == "ssh" && Tagged(pid))
         .ToList();
 
-    private static bool Tagged(int pid)
+    private bool Tagged(int pid)
     {
-        try { return File.ReadAllText($"/proc/{pid}/environ").Contains("LOCALPORT_INSTANCE="); }
+        try
+        {
+            var environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+            return environment.Any(v => v.StartsWith("LOCALPORT_INSTANCE=")) &&
+                   environment.Contains($"XDG_RUNTIME_DIR={RuntimeDir}");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
@@ -147,6 +155,50 @@ public sealed class DaemonTests(SshServer ssh, ITestOutputHelper output) : Scena
         {
             if (daemonPid is { } pid && Native.IsAlive(pid)) Native.Signal(pid, 9);
             foreach (var orphan in OurSshProcesses()) Native.Signal(orphan, 9);
+        }
+    }
+
+    [Fact]
+    public void Daemon_stop_returns_once_the_daemon_process_has_exited_and_status_then_exits_3()
+    {
+        var echo = Own(new EchoServer());
+        var port = FreePort.Next();
+        SaveAtomically(Path.Combine(WorkingDirectory, "localport.yaml"), Yaml.File(Yaml.Ssh("ssh-a", port, echo.Port, ssh)));
+        int? daemonPid = null;
+        try
+        {
+            var start = Cli("daemon", "start");
+            Assert.True(start.ExitCode == 0, start.Stderr);
+            daemonPid = Status().GetProperty("pid").GetInt32();
+            Poll.Assert(() => Pid("ssh-a") is not null, Bound, "ssh-a to run");
+            // It runs from /: watching the tree under it for appsettings.json cost seconds to undo at exit.
+            var watches = Native.InotifyWatches(daemonPid.Value);
+            Assert.True(watches <= 2, $"the daemon holds {watches} inotify watches; only its config file's directory is its business");
+
+            var stop = Cli("daemon", "stop");
+            var exited = Native.HasExited(daemonPid.Value);
+            var status = Cli("daemon", "status");
+
+            Output.WriteLine($"daemon stop: {stop.ExitCode} {stop.Stdout} {stop.Stderr}");
+            Assert.True(stop.ExitCode == 0, stop.Stderr);
+            Assert.True(exited, $"daemon stop returned while pid {daemonPid} was still {Native.State(daemonPid.Value)}");
+            Assert.Equal(3, status.ExitCode);
+            // Gone for good, lock included: a new daemon starts at once.
+            var again = Cli("daemon", "start");
+            Assert.True(again.ExitCode == 0, again.Stderr);
+            daemonPid = Status().GetProperty("pid").GetInt32();
+            Assert.Equal(0, Cli("daemon", "stop").ExitCode);
+            Assert.True(Native.HasExited(daemonPid.Value));
+        }
+        finally
+        {
+            // Only what this test started: the daemon and its own children.
+            if (daemonPid is { } pid && Native.IsAlive(pid))
+            {
+                var children = Native.Descendants(pid);
+                Native.Signal(pid, 9);
+                foreach (var child in children) Native.Signal(child, 9);
+            }
         }
     }
 

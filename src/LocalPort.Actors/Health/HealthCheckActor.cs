@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using LocalPort.Actors.Metrics;
 using Akka.Actor;
 using LocalPort.Actors.Reload;
 using LocalPort.Core.Config;
@@ -22,7 +24,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     public sealed record HealthChanged(string Name, bool Healthy, string? Error);
 
     private sealed class Tick { public static readonly Tick Instance = new(); }
-    private sealed record ProbeCompleted(int Generation, ProbeResult Result);
+    private sealed record ProbeCompleted(int Generation, ProbeResult Result, TimeSpan Duration);
 
     private const string TickTimer = "tick";
     private readonly Func<ServiceSpec, IHealthProbe>? _probes;
@@ -102,13 +104,15 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         Task.Run(async () =>
         {
             using var cts = new CancellationTokenSource(timeout);
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                return new ProbeCompleted(generation, await probe.CheckAsync(cts.Token));
+                var result = await probe.CheckAsync(cts.Token);
+                return new ProbeCompleted(generation, result, Stopwatch.GetElapsedTime(started));
             }
             catch (Exception e)
             {
-                return new ProbeCompleted(generation, ProbeResult.Fail(e.Message));
+                return new ProbeCompleted(generation, ProbeResult.Fail(e.Message), Stopwatch.GetElapsedTime(started));
             }
         }).PipeTo(Self);
     }
@@ -152,6 +156,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
             else if (_urgent && _healthy != false) RunProbe();
         }
         if (completed.Result.Healthy || _healthy == false) _urgent = false;
+        LocalPortMetrics.For(Context.System).CheckCompleted(_spec.Name, completed.Duration, completed.Result.Healthy, _consecutiveFailures);
     }
 
     private void SetHealth(bool healthy, string? error)

@@ -5,18 +5,13 @@ using LocalPort.Cli.Running;
 using LocalPort.Core;
 using LocalPort.Core.Config;
 using Serilog.Events;
-using Spectre.Console;
 
 namespace LocalPort.Cli.Commands;
 
 /// <summary>`localport run [SVC…] [--tag T]`: the supervisor in the foreground until Ctrl-C/SIGTERM.</summary>
 public static class RunCommand
 {
-    private static readonly Argument<string[]> ServicesArgument = new("services")
-    {
-        Description = "Services to run (default: every enabled service)",
-        Arity = ArgumentArity.ZeroOrMore,
-    };
+    private static readonly Argument<string[]> ServicesArgument = ServiceNames.Argument("Services to run (default: every enabled service)");
 
     private static readonly Option<string[]> TagOption = new("--tag", "-t")
     {
@@ -29,6 +24,7 @@ public static class RunCommand
         var command = new Command("run", "Run the supervisor in the foreground (Ctrl-C stops every service)");
         command.Arguments.Add(ServicesArgument);
         command.Options.Add(TagOption);
+        command.Options.Add(MetricsOption.Option);
         command.SetAction((parse, _) => ExecuteAsync(parse));
         return command;
     }
@@ -52,7 +48,7 @@ public static class RunCommand
         var unknown = names.Where(n => !known.ContainsKey(n)).ToList();
         if (unknown.Count > 0)
         {
-            error.WriteLine($"error: unknown service(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", known.Keys)}");
+            error.WriteLine(Hints.Unknown("service", unknown, known.Keys));
             return null;
         }
         var chosen = config.Services
@@ -76,10 +72,15 @@ public static class RunCommand
     {
         var selected = Select(config, names, tags, Console.Error);
         if (selected is null) return ExitCodes.UsageOrConfig;
+        var (metrics, metricsError) = MetricsOption.Parse(parse);
+        if (metricsError is not null)
+        {
+            Console.Error.WriteLine($"error: {metricsError}");
+            return ExitCodes.UsageOrConfig;
+        }
 
         var interactive = !Console.IsOutputRedirected && parse.GetValue(GlobalOptions.Output) == OutputFormat.Table;
-        var level = parse.GetValue(GlobalOptions.Trace) ? LogEventLevel.Debug
-            : parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Information : LogEventLevel.Warning;
+        var level = GlobalOptions.ConsoleLevel(parse);
         // Named services stay the selection across reloads; with --tag, services added later with the tag join in.
         var options = new LocalPortOptions(config)
         {
@@ -97,9 +98,10 @@ public static class RunCommand
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
             {
-                ConfigPath = config.SourcePath,
-                ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
+                Metrics = metrics,
+                ConsoleLogs = !interactive,
                 ConsoleLevel = level,
+                FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
             });
         }
         catch (AlreadyRunningException e)
@@ -112,12 +114,7 @@ public static class RunCommand
 
         if (interactive)
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
-                    ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-            });
-            await LiveStatus.LiveTableAsync(host.System, host.Root, console, host.ShutdownStarted);
+            await LiveStatus.LiveTableAsync(host.System, host.Root, parse, host.ShutdownStarted);
             liveEnded.TrySetResult();
         }
         else

@@ -11,6 +11,7 @@ using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core;
 using LocalPort.Core.Processes;
 using Microsoft.AspNetCore.Builder;
@@ -27,10 +28,13 @@ namespace LocalPort.Cli.Running;
 /// <summary>How a supervisor host runs: foreground `run`/`demo` or the daemon.</summary>
 public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mode)
 {
-    public string? ConfigPath { get; init; }
     public bool ConsoleLogs { get; init; }
     public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
+    /// <summary>The daemon log's level (--debug, --log-level, $LOCALPORT_LOG_LEVEL).</summary>
+    public LogEventLevel FileLevel { get; init; } = LogEventLevel.Information;
     public bool JsonLogs { get; init; }
+    /// <summary>--metrics: a loopback TCP endpoint that serves GET /metrics and nothing else.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
 }
 
 /// <summary>
@@ -87,6 +91,8 @@ public sealed class SupervisorHost : IAsyncDisposable
     {
 
         var logger = CreateLogger(paths, options);
+        logger.Debug("log level: console {Console}, daemon log {File}; config {Config}; state {State}; runtime {Runtime}",
+            options.ConsoleLogs ? options.ConsoleLevel : "off", options.FileLevel, options.LocalPort.ConfigPath ?? "-", paths.StateDirectory, paths.RuntimeDirectory);
         if (FileLimits.Current() is { } limit)
             logger.Information("open files: limit {Soft} (hard {Hard}), {Open} open at start", limit.Soft, limit.Hard, FileLimits.OpenCount());
         // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
@@ -103,15 +109,26 @@ public sealed class SupervisorHost : IAsyncDisposable
         // The empty builder: no appsettings files, environment configuration, console logging, host filtering or
         // forwarded headers, none of which a Unix-socket API uses. Every assembly loaded holds two descriptors for the
         // life of the process, and under `ulimit -n 256` those ~30 descriptors are what relayed connections run on.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "localport" });
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "localport",
+            // Not the working directory (/ for the daemon): a host that watches its content root for appsettings.json
+            // put ~42,000 inotify watches on / (0.2-2 s to remove at exit). Our runtime directory is private and empty.
+            ContentRootPath = paths.RuntimeDirectory,
+        });
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
+        builder.Services.AddLocalPortControl(control => control.Mode = options.Mode);
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = LocalPortHostingExtensions.HostShutdownTimeout(options.LocalPort.Config.Shutdown));
         builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(paths.ControlSocket));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(paths.ControlSocket);
+            if (options.Metrics is { } metrics) k.Listen(metrics);
+        });
         builder.Services.AddAkka("localport", (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
@@ -119,35 +136,23 @@ public sealed class SupervisorHost : IAsyncDisposable
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
-            // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
-            akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
+            // Our own process, our own settings: logging, the scheduler's tick, no CLR exit hook (hocon/localport-cli.hocon).
+            akka.AddHocon(CliHocon.Value, HoconAddMode.Prepend);
+            // Our actors' debug lines exist only when Akka itself logs at debug.
+            if (MinimumLevel(options) <= LogEventLevel.Debug) akka.AddHocon("akka.loglevel = DEBUG", HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
+            akka.WithActors((system, _) => DrainLogsBeforeTermination(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
         });
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
-        var startedAt = DateTimeOffset.Now;
-        SupervisorHost? host = null;
-        ControlApi.Map(app, new ControlContext(
-            app.Services,
-            options.Mode, options.ConfigPath, startedAt,
-            LastReload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher)) return null;
-                var last = await watcher.Ask<LastReload>(GetLastReload.Instance, TimeSpan.FromSeconds(5));
-                return last.Result is null ? null : ReloadViews.From(last.Result);
-            },
-            Reload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher))
-                    return new ReloadView(false, "this supervisor was started without a configuration file to reload", DateTimeOffset.Now);
-                // Restarts inside a reload wait for old tunnels to stop: allow for the stop grace and more.
-                return ReloadViews.From(await watcher.Ask<ReloadResult>(ReloadConfig.Instance, TimeSpan.FromSeconds(30)));
-            },
-            LastShutdownReport: () => host?.Report.IsCompletedSuccessfully == true ? host.Report.Result : null));
+        // The --metrics port answers GET /metrics only, never the control API (it has no peer credentials to check).
+        if (options.Metrics is not null) MetricsPort.Use(app);
+        // Then: a request from another user is answered with 403 and nothing else.
+        PeerCheck.Use(app);
+        app.MapLocalPort();
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -155,9 +160,35 @@ public sealed class SupervisorHost : IAsyncDisposable
         _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
-        host = new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
-        return host;
+        return new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
     }
+
+    /// <summary>
+    /// Akka prints whatever is still in a logger's mailbox when the system stops to stdout (its LoggerMailbox), where
+    /// `run -o json` must print JSON only: the shutdown's last lines (force-cleanup, the report) are let through first.
+    /// An Identify is answered once the logger has handled everything queued before it.
+    /// </summary>
+    private static void DrainLogsBeforeTermination(ActorSystem system) =>
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "localport-drain-logs", async () =>
+        {
+            try
+            {
+                await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
+            }
+            catch (AskTimeoutException)
+            {
+                // A logger this far behind is not waited for any longer.
+            }
+            return Akka.Done.Instance;
+        });
+
+    private static readonly Lazy<string> CliHocon = new(() =>
+    {
+        using var stream = typeof(SupervisorHost).Assembly.GetManifestResourceStream("hocon.localport-cli.hocon")
+            ?? throw new InvalidOperationException("embedded resource hocon.localport-cli.hocon is missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
 
     /// <summary>
     /// Two requests to ourselves, a status with a query and an unknown path (404), then one exception formatted: the
@@ -201,11 +232,11 @@ public sealed class SupervisorHost : IAsyncDisposable
         // The sink creates its files with the process umask: ours exist 0600 before it opens them.
         LocalPortPaths.EnsurePrivateFile(paths.DaemonLog);
         var configuration = new LoggerConfiguration()
-            .MinimumLevel.Is(LogEventLevel.Debug)
+            .MinimumLevel.Is(MinimumLevel(options))
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
         configuration = options.JsonLogs
-            ? WriteJsonTo(configuration, paths.DaemonLog)
-            : configuration.WriteTo.File(paths.DaemonLog, LogEventLevel.Information,
+            ? WriteJsonTo(configuration, paths.DaemonLog, options.FileLevel)
+            : configuration.WriteTo.File(paths.DaemonLog, options.FileLevel,
                 fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
         if (options.ConsoleLogs)
             configuration = configuration.WriteTo.Console(restrictedToMinimumLevel: options.ConsoleLevel,
@@ -213,10 +244,13 @@ public sealed class SupervisorHost : IAsyncDisposable
         return configuration.CreateLogger();
     }
 
-    /// <summary>Its own method, so the JSON formatter's assembly (two descriptors for good) loads only for --json-logs.</summary>
-    private static LoggerConfiguration WriteJsonTo(LoggerConfiguration configuration, string path) =>
-        configuration.WriteTo.File(new CompactJsonFormatter(), path, LogEventLevel.Information,
+    /// <summary>Its own method, so the JSON formatter's assembly (two descriptors for good) loads only for --log-json.</summary>
+    private static LoggerConfiguration WriteJsonTo(LoggerConfiguration configuration, string path, LogEventLevel level) =>
+        configuration.WriteTo.File(new CompactJsonFormatter(), path, level,
             fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
+
+    private static LogEventLevel MinimumLevel(SupervisorHostOptions options) =>
+        (LogEventLevel)Math.Min((int)options.FileLevel, options.ConsoleLogs ? (int)options.ConsoleLevel : int.MaxValue);
 
     /// <summary>One supervisor per runtime directory: a live socket means another one runs; a dead one is stale.</summary>
     private static async Task ClaimControlSocket(string socketPath)
@@ -346,29 +380,15 @@ public sealed class SupervisorHost : IAsyncDisposable
         public Task Started => _started.Task;
         public ChannelReader<object> Reader => _channel.Reader;
 
-        public void Listen(ActorSystem system)
-        {
-            var listener = system.ActorOf(Props.Create(() => new Listener(this)), "localport-cli-shutdown-events");
-            system.EventStream.Subscribe(listener, typeof(SignalHandled));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseStarted));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseCompleted));
-            _ = system.WhenTerminated.ContinueWith(_ => _channel.Writer.TryComplete(), TaskScheduler.Default);
-        }
+        public void Listen(ActorSystem system) => EventStreamChannel<object>.Open(system,
+            [typeof(SignalHandled), typeof(ShutdownPhaseStarted), typeof(ShutdownPhaseCompleted)], Noticed, _channel,
+            "localport-cli-shutdown-events");
 
-        private void Add(object e)
+        /// <summary>Passes every event on, noting the first sign of a shutdown.</summary>
+        private object Noticed(object e)
         {
             if (e is ShutdownPhaseStarted or SignalHandled { Signal: PosixSignal.SIGINT or PosixSignal.SIGTERM }) _started.TrySetResult();
-            _channel.Writer.TryWrite(e);
-        }
-
-        private sealed class Listener : ReceiveActor
-        {
-            public Listener(ShutdownEvents events)
-            {
-                Receive<SignalHandled>(events.Add);
-                Receive<ShutdownPhaseStarted>(events.Add);
-                Receive<ShutdownPhaseCompleted>(events.Add);
-            }
+            return e;
         }
     }
 }

@@ -22,7 +22,8 @@ public sealed class SshMaster : ProcessTunnel
         File.Delete(controlPath);
         Launch(new ProcessSpec(connection.SshPath ?? "ssh", TunnelCommands.SshMaster(connection, controlPath))
         {
-            Environment = SshTunnel.PasswordEnvironment(connection, helperDirectory, ledger),
+            // The password travels by environment to our askpass helper: never argv, never sshpass.
+            Environment = connection.Password is null ? [] : SshAskpass.Environment(connection.Password, helperDirectory, ledger),
             LogPath = logPath,
             Ledger = ledger,
         });

@@ -29,7 +29,7 @@ public sealed class ChildProcess : IDisposable
     private readonly Process _process;
     private readonly ResourceLedger? _ledger;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ServiceLog? _log;
+    private readonly ServiceLog.Writer? _log;
     private readonly ConcurrentQueue<string> _tail = new();
 
     public int Pid { get; }
@@ -37,7 +37,7 @@ public sealed class ChildProcess : IDisposable
     public Task<int> Exited => _exited.Task;
     public string Description { get; }
 
-    private ChildProcess(Process process, ServiceLog? log, string description, ResourceLedger? ledger)
+    private ChildProcess(Process process, ServiceLog.Writer? log, string description, ResourceLedger? ledger)
     {
         _process = process;
         _ledger = ledger;
@@ -68,7 +68,8 @@ public sealed class ChildProcess : IDisposable
         // Out of the terminal's process group: Ctrl-C is ours to act on, and we stop children in cancel-tasks.
         OwnSession.Apply(info);
 
-        var log = spec.LogPath is null ? null : new ServiceLog(spec.LogPath);
+        // Shared with the service's other children (a restart overlaps old and new): one writer per log file.
+        var log = spec.LogPath is null ? null : ServiceLog.Open(spec.LogPath);
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var description = $"{Path.GetFileName(spec.FileName)} {string.Join(' ', spec.Arguments)}";
@@ -86,7 +87,8 @@ public sealed class ChildProcess : IDisposable
 
         var child = new ChildProcess(process, log, description, spec.Ledger);
         spec.Ledger?.Track(child);
-        log?.WriteLine($"==== {DateTimeOffset.Now:O} started pid {child.Pid}: {description}");
+        // Before its output is read, so the header comes first.
+        log?.Started(child.Pid, description);
         void OnData(object? _, DataReceivedEventArgs e)
         {
             if (e.Data is null) return;
@@ -114,7 +116,7 @@ public sealed class ChildProcess : IDisposable
     {
         lock (_tail)
         {
-            _log?.WriteLine(line);
+            _log?.Output(Pid, line);
             _tail.Enqueue(line);
             while (_tail.Count > 3) _tail.TryDequeue(out _);
         }
@@ -133,7 +135,7 @@ public sealed class ChildProcess : IDisposable
             _ledger?.Forget(this);
             lock (_tail)
             {
-                _log?.WriteLine($"==== {DateTimeOffset.Now:O} pid {Pid} exited with code {code}");
+                _log?.Exited(Pid, code);
                 _log?.Dispose();
             }
             _exited.TrySetResult(code);

@@ -36,6 +36,23 @@ public static partial class Posix
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
     private static partial int SysDup2(int oldFd, int newFd);
 
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int SysFcntl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int command, int argument);
+
+    /// <summary>
+    /// Sets O_APPEND on an open file (Linux): every write lands at the end of the file, whatever offset it was given.
+    /// .NET opens FileMode.Append without it and writes at its own idea of the end. Elsewhere a no-op: fcntl takes
+    /// variable arguments, which the Apple arm64 calling convention passes where a P/Invoke does not put them.
+    /// </summary>
+    public static void SetAppendMode(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        const int F_GETFL = 3, F_SETFL = 4, O_APPEND = 0x400;
+        var flags = SysFcntl(file, F_GETFL, 0);
+        if (flags < 0 || SysFcntl(file, F_SETFL, flags | O_APPEND) < 0)
+            throw new IOException($"cannot open the log for appending: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
     /// <summary>Detach from the terminal: a new session, and stdin/stdout/stderr on /dev/null.</summary>
     public static void Daemonize()
     {
@@ -91,11 +108,32 @@ public static partial class Posix
     }
 
     /// <summary>
-    /// True while the pid still runs the process that had <paramref name="startTicks"/>: a zombie has exited
-    /// (its parent just has not reaped it yet) and a different start time means the pid was reused.
+    /// True while the pid still runs the process that had <paramref name="startTicks"/>: a different start time means
+    /// the pid was reused, and a zombie has exited (its parent just has not reaped it yet) once its last thread has.
+    /// A multi-threaded process shows its leader as a zombie while exit_group is still ending the other threads, which
+    /// hold its descriptors and locks until they have gone.
     /// </summary>
     public static bool IsAlive(int pid, long? startTicks) =>
-        startTicks is not null && StartTicks(pid) == startTicks && State(pid) is not ('Z' or 'X' or null);
+        startTicks is not null && StartTicks(pid) == startTicks && State(pid) switch
+        {
+            null or 'X' => false,
+            'Z' => Threads(pid) > 1,
+            _ => true,
+        };
+
+    /// <summary>Number of threads (field 20 of /proc/PID/stat), or null if gone.</summary>
+    public static int? Threads(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[17]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Direct children of a process, from /proc (for killing whole trees, SIGTERM first).</summary>
     public static IReadOnlyList<int> Children(int pid)

@@ -138,6 +138,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
                 Touch();
                 if (Volatile.Read(ref _halfClosed) == 1) LimitHalfClosed();
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
+                Target?.CountBytes(stream == ToxicStream.Upstream, read);
                 if (from.Available == 0)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);

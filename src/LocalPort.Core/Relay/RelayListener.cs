@@ -47,6 +47,12 @@ public sealed class RelayListener : IAsyncDisposable
     public int Active => _connections.Count;
     public long Total => Interlocked.Read(ref _total);
 
+    /// <summary>Bytes relayed from clients to targets (without chaos toxics in the way: a toxic pipe does not count).</summary>
+    public long BytesUp => Interlocked.Read(ref _totals.BytesUp);
+
+    /// <summary>Bytes relayed from targets back to clients (as <see cref="BytesUp"/>).</summary>
+    public long BytesDown => Interlocked.Read(ref _totals.BytesDown);
+
     /// <summary>Connections that got a first byte back from their target: proof that a tunnel carried traffic.</summary>
     public long Exchanges => Interlocked.Read(ref _totals.Exchanges);
 

@@ -9,6 +9,9 @@ internal sealed class RelayTarget(EndPoint endpoint, RelayTarget.Totals totals)
     internal sealed class Totals
     {
         public long Exchanges;
+        /// <summary>Bytes relayed client→target (up) and target→client (down), for the metrics.</summary>
+        public long BytesUp;
+        public long BytesDown;
     }
 
     private long _exchanges;
@@ -21,5 +24,12 @@ internal sealed class RelayTarget(EndPoint endpoint, RelayTarget.Totals totals)
     {
         Interlocked.Increment(ref _exchanges);
         Interlocked.Increment(ref totals.Exchanges);
+    }
+
+    /// <summary>Bytes a connection forwarded through this target (one add per chunk).</summary>
+    public void CountBytes(bool up, int count)
+    {
+        if (up) Interlocked.Add(ref totals.BytesUp, count);
+        else Interlocked.Add(ref totals.BytesDown, count);
     }
 }

@@ -72,7 +72,7 @@ public sealed class ProcessAccountingTests : IDisposable
         ServiceLog.MaxBytes = 1024;
         try
         {
-            using (var log = new ServiceLog(path))
+            using (var log = ServiceLog.Open(path))
                 for (var i = 0; i < 100; i++) log.WriteLine(new string('x', 50));
         }
         finally

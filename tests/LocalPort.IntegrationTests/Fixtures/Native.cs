@@ -37,7 +37,7 @@ public static class Native
             .Where(pid => pid > 0 && ProcessGroup(pid) == processGroup && IsAlive(pid))
             .ToList();
 
-    /// <summary>A numeric field after the command name in /proc/PID/stat (0 = state, 1 = ppid, 2 = pgrp, 3 = session).</summary>
+    /// <summary>A numeric field after the command name in /proc/PID/stat (0 = state, 1 = ppid, 2 = pgrp, 3 = session, 17 = threads).</summary>
     private static int? StatField(int pid, int index)
     {
         var stat = ReadStat(pid);
@@ -51,6 +51,36 @@ public static class Native
     {
         var state = State(pid);
         return state is not null && state != 'Z' && state != 'X';
+    }
+
+    /// <summary>
+    /// True once the whole process has gone: no such pid, or a zombie whose last thread has exited too. A zombie leader
+    /// with threads left is a process still in exit_group, holding its descriptors and locks.
+    /// </summary>
+    public static bool HasExited(int pid) => State(pid) switch
+    {
+        null or 'X' => true,
+        'Z' => StatField(pid, 17) is null or <= 1,
+        _ => false,
+    };
+
+    /// <summary>How many inotify watches the process holds, over all its inotify descriptors (from /proc/PID/fdinfo).</summary>
+    public static int InotifyWatches(int pid)
+    {
+        var watches = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget != "anon_inode:inotify") continue;
+                watches += File.ReadLines($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}").Count(line => line.StartsWith("inotify ", StringComparison.Ordinal));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The descriptor closed meanwhile.
+            }
+        }
+        return watches;
     }
 
     /// <summary>The one-letter state from /proc/PID/stat (R, S, T, Z…), or null when there is no such process.</summary>
