@@ -28,7 +28,8 @@ public sealed partial class ServiceLogTests(SshServer ssh, ITestOutputHelper out
     public void Twenty_restarts_leave_twenty_intact_start_headers_in_order_each_followed_by_its_own_output()
     {
         var echo = Own(new EchoServer());
-        var service = Yaml.Ssh(Service, FreePort.Next(), echo.Port, ssh)
+        // Its own ssh per restart (multiplex: false): a restart on a shared master starts no process, so nothing would overlap.
+        var service = Yaml.Ssh(Service, FreePort.Next(), echo.Port, ssh, connection: "multiplex: false")
             .Replace("IdentitiesOnly: \"yes\"", "IdentitiesOnly: \"yes\"\n        LogLevel: VERBOSE", StringComparison.Ordinal);
         var config = WriteConfig(Yaml.File(service));
         var run = RunUntilRunning(config, [Service], Bound);
