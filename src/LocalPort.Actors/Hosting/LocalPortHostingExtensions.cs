@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Hosting;
 using LocalPort.Actors.Reload;
+using LocalPort.Actors.ServiceManager;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
@@ -33,6 +35,11 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     /// is published on the EventStream as a <see cref="SignalHandled"/>.
     /// </summary>
     public bool HandleSignals { get; init; }
+    /// <summary>
+    /// When NOTIFY_SOCKET is set (systemd's Type=notify), send READY=1 once the services serve, RELOADING=1/READY=1 around
+    /// reloads, STOPPING=1 and WATCHDOG=1 (<see cref="SystemdNotifier"/>). Turn it off in a host that notifies systemd itself.
+    /// </summary>
+    public bool NotifyServiceManager { get; init; } = true;
 
     public IEnumerable<ServiceSpec> SelectedServices => Config.Services.Where(IsSelected);
 
@@ -45,6 +52,7 @@ public static class LocalPortHostingExtensions
     public const string RootName = "localport";
     public const string CoordinatorName = "localport-shutdown";
     public const string ConfigWatcherName = "localport-config-watcher";
+    public const string NotifierName = "localport-systemd-notifier";
 
     /// <summary>Adds the LocalPort supervision tree to the host's ActorSystem.</summary>
     public static AkkaConfigurationBuilder WithLocalPort(this AkkaConfigurationBuilder builder, LocalPortOptions options)
@@ -79,6 +87,10 @@ public static class LocalPortHostingExtensions
                 });
             }
 
+            // Nothing of the notifier is touched unless a service manager asked for notifications.
+            if (options.NotifyServiceManager && NotifySocket.AddressFromEnvironment() is { } notifyAddress)
+                StartNotifier(system, root, notifyAddress);
+
             if (options.HandleSignals)
             {
                 var signals = new SignalBridge(coordinator);
@@ -86,6 +98,16 @@ public static class LocalPortHostingExtensions
             }
         });
         return builder;
+    }
+
+    private static void StartNotifier(ActorSystem system, IActorRef root, string address)
+    {
+        if (NotifySocket.EndPointOf(address) is null)
+        {
+            system.Log.Warning("not notifying the service manager: {NotifySocket} is neither an absolute path nor an abstract '@' name", address);
+            return;
+        }
+        system.ActorOf(SystemdNotifier.Props(address, root, NotifySocket.WatchdogInterval()), NotifierName);
     }
 
     /// <summary>
