@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
+using Akka.Logger.Serilog;
 using LocalPort.Actors;
 using LocalPort.Actors.Hosting;
 using LocalPort.Actors.Reload;
@@ -115,7 +116,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
-        builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
+        // Serilog.Log owns the logger (Akka.Logger.Serilog writes there): DisposeAsync closes and flushes it last.
+        Serilog.Log.Logger = logger;
+        builder.Logging.ClearProviders().AddSerilog(logger, dispose: false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(paths.ControlSocket));
         builder.Services.AddAkka("localport", (akka, _) =>
@@ -123,7 +126,9 @@ public sealed class SupervisorHost : IAsyncDisposable
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
-                loggers.AddLoggerFactory();
+                // Straight to Serilog (Serilog.Log.Logger), as structured events: a template's {Service} or {Phase}
+                // stays a property in the JSON log instead of being flattened to text by the ILoggerFactory bridge.
+                loggers.AddSerilogLogging();
             });
             // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
             // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
