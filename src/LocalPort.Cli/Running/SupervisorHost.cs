@@ -133,6 +133,8 @@ public sealed class SupervisorHost : IAsyncDisposable
             // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
             // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
             akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
+            // Nothing here is ever serialized: the default JSON serializer would load Newtonsoft.Json for nothing.
+            akka.AddHocon(LocalOnlySerializer.Hocon, HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
