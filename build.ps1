@@ -8,9 +8,23 @@ $artifacts = if ($env:LP_ARTIFACTS) { $env:LP_ARTIFACTS } else { Join-Path $PSSc
 $exe = if ($IsWindows) { "localport.exe" } else { "localport" }
 $binary = Join-Path $artifacts "bin/LocalPort.Cli/$($configuration.ToLower())/$exe"
 
-function Invoke-Build {
-    dotnet build LocalPort.Actors.sln -c $configuration -nologo -clp:ErrorsOnly @Rest
+function Invoke-Build([string[]]$BuildArgs = @()) {
+    dotnet build LocalPort.Actors.sln -c $configuration -nologo -clp:ErrorsOnly @BuildArgs
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Write-Launcher
+}
+
+# For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
+function Invoke-VisibleBuild {
+    [Console]::Error.WriteLine("building LocalPort ($configuration): about 1-2 minutes on a fresh clone, longer on a busy machine; later builds only redo what changed...")
+    $started = Get-Date
+    dotnet build LocalPort.Actors.sln -c $configuration -nologo -v:minimal -clp:NoSummary | ForEach-Object { [Console]::Error.WriteLine($_) }
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Write-Launcher | ForEach-Object { [Console]::Error.WriteLine($_) }
+    [Console]::Error.WriteLine("built in $([int](((Get-Date) - $started).TotalSeconds)) s")
+}
+
+function Write-Launcher {
     $launcher = Join-Path $artifacts "bin/localport"
     if ($IsWindows) {
         Set-Content -Path "$launcher.cmd" -Value "@`"%~dp0LocalPort.Cli\$($configuration.ToLower())\localport.exe`" %*"
@@ -22,10 +36,10 @@ function Invoke-Build {
 }
 
 switch ($Verb) {
-    "build" { Invoke-Build }
+    "build" { Invoke-Build $Rest }
     "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo -m:1 --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
-    "run"   { Invoke-Build | Out-Null; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
-    "bench" { Invoke-Build | Out-Null; bash bench/run.sh @Rest; exit $LASTEXITCODE }
+    "run"   { Invoke-VisibleBuild; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
+    "bench" { Invoke-VisibleBuild; bash bench/run.sh @Rest; exit $LASTEXITCODE }
     "pack"  { dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -nologo -o (Join-Path $artifacts "packages") @Rest; exit $LASTEXITCODE }
     "clean" { Remove-Item -Recurse -Force $artifacts -ErrorAction SilentlyContinue }
     default { Write-Error "usage: ./build.ps1 build|test|run|bench|pack|clean"; exit 2 }

@@ -10,6 +10,19 @@ launcher="$artifacts/bin/localport"
 
 build() {
   dotnet build LocalPort.Actors.sln -c "$configuration" -nologo -clp:ErrorsOnly "$@"
+  write_launcher
+}
+
+# For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
+build_visibly() {
+  echo "building LocalPort ($configuration): about 1-2 minutes on a fresh clone, longer on a busy machine; later builds only redo what changed..." >&2
+  local started=$SECONDS
+  dotnet build LocalPort.Actors.sln -c "$configuration" -nologo -v:minimal -clp:NoSummary >&2
+  write_launcher >&2
+  echo "built in $((SECONDS - started)) s" >&2
+}
+
+write_launcher() {
   # A launcher for people who don't install the tool: artifacts/bin/localport
   local lower
   lower=$(echo "$configuration" | tr '[:upper:]' '[:lower:]')
@@ -48,8 +61,8 @@ test_all() {
 case "${1:-build}" in
   build) shift || true; build "$@" ;;
   test)  shift; test_all "$@" ;;
-  run)   shift; build >/dev/null; exec "$launcher" demo --config config/localport.yaml "$@" ;;
-  bench) shift; build >/dev/null; exec bench/run.sh "$@" ;;
+  run)   shift; build_visibly; exec "$launcher" demo --config config/localport.yaml "$@" ;;
+  bench) shift; build_visibly; exec bench/run.sh "$@" ;;
   pack)  shift; dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c "$configuration" -nologo -o "$artifacts/packages" "$@"
          echo "install with: dotnet tool install --global --add-source $artifacts/packages localport" ;;
   clean) rm -rf "$artifacts" ;;

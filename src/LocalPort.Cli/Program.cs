@@ -15,6 +15,10 @@ if (Environment.GetEnvironmentVariable(ChildProcess.InlineSocketCompletions) is 
 FileLimits.RaiseSoftLimit();
 
 var root = new RootCommand("LocalPort keeps your kubectl, ssh and tcp port forwards alive.");
+// Unix spellings only: no /?, /h or -? in help or completion; -V as upstream localport has it.
+root.Options.Clear();
+root.Options.Add(new System.CommandLine.Help.HelpOption("--help", "-h"));
+root.Options.Add(new VersionOption("--version", "-V"));
 foreach (var option in GlobalOptions.All) root.Options.Add(option);
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
@@ -24,15 +28,19 @@ foreach (var command in ServiceCommands.Create()) root.Subcommands.Add(command);
 root.Subcommands.Add(LogsCommand.Create());
 root.Subcommands.Add(ChaosCommands.Create());
 root.Subcommands.Add(ClusterCommand.Create());
+root.Subcommands.Add(SshCommands.Create());
 root.Subcommands.Add(CompletionCommand.Create());
+// A bare `localport` is a question: answer it with the help.
+root.SetAction(_ => root.Parse(["--help"]).Invoke());
 
 var parse = root.Parse(args);
-if (parse.Errors.Count > 0)
+if (parse.Errors.Count > 0) return UsageErrors.Print(parse);
+if (LogLevels.CheckEnvironment() is { } badLevel)
 {
-    foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
-    Console.Error.WriteLine("See `localport --help`.");
+    Console.Error.WriteLine(badLevel);
     return ExitCodes.UsageOrConfig;
 }
+if (GlobalOptions.NoColorRequested(parse)) Spectre.Console.AnsiConsole.Console = GlobalOptions.CreateConsole(parse);
 try
 {
     // Signals belong to the supervisor (one owner), so the parser must not claim Ctrl-C.

@@ -13,9 +13,19 @@ public sealed record LocalPortPaths(string StateDirectory, string RuntimeDirecto
     public string DaemonLog => Path.Combine(LogDirectory, "localport.log");
     public string ServiceLog(string service) => Path.Combine(LogDirectory, $"{service}.log");
 
+    /// <summary>Upstream localport's variable for the runtime directory (control socket, pid file, lock); wins over the rest.</summary>
+    public const string RuntimeDirectoryVariable = "LOCALPORT_RUNTIME_DIR";
+
     public static LocalPortPaths FromEnvironment(Func<string, string?>? getEnv = null)
     {
         getEnv ??= Environment.GetEnvironmentVariable;
+        var paths = FromHome(getEnv);
+        var runtime = getEnv(RuntimeDirectoryVariable);
+        return string.IsNullOrEmpty(runtime) ? paths : paths with { RuntimeDirectory = Path.GetFullPath(runtime) };
+    }
+
+    private static LocalPortPaths FromHome(Func<string, string?> getEnv)
+    {
         var home = getEnv("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var explicitHome = getEnv("LOCALPORT_HOME");
         // Absolute from the start: the daemon leaves the caller's working directory (it chdirs to /).

@@ -31,10 +31,12 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     /// Stop the tunnel (SIGTERM) and close the port; answered with <see cref="Stopped"/>. During shutdown
     /// a child that ignores SIGTERM is left to force-cleanup rather than killed here.
     /// </summary>
-    public sealed record Stop(bool KillAfterGrace)
+    /// <param name="NoGrace">Kill at once, without waiting the stop grace (`stop --force`).</param>
+    public sealed record Stop(bool KillAfterGrace, bool NoGrace = false)
     {
         public static readonly Stop Instance = new(true);
         public static readonly Stop ForShutdown = new(false);
+        public static readonly Stop Now = new(true, NoGrace: true);
     }
     public sealed record Stopped(string Name);
     /// <summary>Shutdown's first phase: no more restarts; answered with <see cref="Frozen"/>.</summary>
@@ -102,7 +104,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         _account = new FailureAccount(spec.RestartPolicy);
         _restarts = memory.Restarts;
         _toxics = memory.Toxics;
-        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
+        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace, m.NoGrace));
         Receive<TunnelStopped>(m => m.ReplyTo.Tell(new Stopped(_spec.Name)));
     }
 
@@ -321,7 +323,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         ShutdownHandlers();
         Receive<TunnelFailed>(m => m.Generation == _generation, m => OnFailure(m.Reason, clusterMayExplain: !m.Local));
         Receive<Restart>(_ => RestartByHand());
-        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace));
+        Receive<Stop>(m => BeginStop(Sender, m.KillAfterGrace, m.NoGrace));
         Receive<RetiredTunnelDrained>(m => StopRetired(m.Tunnel));
         ClusterNews();
         Stale();
@@ -484,7 +486,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         _tunnel = null;
     }
 
-    private void BeginStop(IActorRef replyTo, bool killAfterGrace)
+    private void BeginStop(IActorRef replyTo, bool killAfterGrace, bool noGrace = false)
     {
         _generation++;
         _nextAttempt = null;
@@ -498,13 +500,13 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         var relay = _relay;
         _relay = null;
         Become(Stopping);
-        StopResources(tunnel, relay, killAfterGrace).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
+        StopResources(tunnel, relay, killAfterGrace, noGrace ? TimeSpan.Zero : _runtime.StopGrace).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
     }
 
-    private async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace)
+    private static async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace, TimeSpan grace)
     {
         if (relay is not null) await relay.DisposeAsync();
-        if (tunnel is not null) await tunnel.StopAsync(_runtime.StopGrace, killAfterGrace);
+        if (tunnel is not null) await tunnel.StopAsync(grace, killAfterGrace);
     }
 
     private void Stopping()

@@ -35,6 +35,8 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     /// is published on the EventStream as a <see cref="SignalHandled"/>.
     /// </summary>
     public bool HandleSignals { get; init; }
+    /// <summary>False: the selected services are known (status shows them stopped) but none starts until a start command.</summary>
+    public bool AutoStart { get; init; } = true;
     /// <summary>
     /// When NOTIFY_SOCKET is set (systemd's Type=notify), send READY=1 once the services serve, RELOADING=1/READY=1 around
     /// reloads, STOPPING=1 and WATCHDOG=1 (<see cref="SystemdNotifier"/>). Turn it off in a host that notifies systemd itself.
@@ -61,7 +63,8 @@ public static class LocalPortHostingExtensions
         builder.WithActors((system, registry) =>
         {
             var runtime = options.Runtime ?? LocalPortRuntime.Real(options.Paths);
-            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth), RootName);
+            var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth,
+                options.AutoStart), RootName);
             registry.Register<LocalPortSupervisor>(root);
 
             IActorRef? watcher = null;

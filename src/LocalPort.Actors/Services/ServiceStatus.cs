@@ -77,7 +77,8 @@ public sealed record RestartService(string Name);
 public sealed record StartService(string Name);
 
 /// <summary>Stop one service: its tunnel goes and its port closes; the rest keep running.</summary>
-public sealed record StopService(string Name);
+/// <param name="Force">SIGKILL the tunnel at once instead of SIGTERM and the stop grace (`stop --force`).</param>
+public sealed record StopService(string Name, bool Force = false);
 
 public sealed record CommandAccepted(string Name);
 

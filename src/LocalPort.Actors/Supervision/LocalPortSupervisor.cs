@@ -46,20 +46,25 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     /// <param name="selection">Which services of a configuration this root runs, at start and on every
     /// reload (e.g. the names given to `run`); null means all of them.</param>
     /// <param name="clusterHealth">How kube contexts are watched; null means the defaults.</param>
+    /// <param name="autoStart">False: services start stopped and wait for a <see cref="StartService"/> (`daemon start --no-auto-start`).</param>
     public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection = null,
-        ClusterHealthConfig? clusterHealth = null) =>
-        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection, clusterHealth));
+        ClusterHealthConfig? clusterHealth = null, bool autoStart = true) =>
+        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection, clusterHealth, autoStart));
+
+    private readonly bool _autoStart;
 
     public LocalPortSupervisor(IReadOnlyList<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection,
-        ClusterHealthConfig? clusterHealth)
+        ClusterHealthConfig? clusterHealth, bool autoStart = true)
     {
+        _autoStart = autoStart;
         _runtime = runtime;
         _clusterHealth = clusterHealth ?? ClusterHealthConfig.Default;
         _selection = selection ?? (_ => true);
         foreach (var spec in services.Where(_selection))
         {
             _services[spec.Name] = new Service(spec, null, null);
-            _status[spec.Name] = ServiceStatus.Initial(spec, DateTimeOffset.Now);
+            var initial = ServiceStatus.Initial(spec, DateTimeOffset.Now);
+            _status[spec.Name] = autoStart || !spec.Enabled ? initial : initial with { State = ServiceState.Stopped };
         }
         Running();
     }
@@ -96,6 +101,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     protected override void PreStart()
     {
         StartSleepWatcher();
+        if (!_autoStart) return;
         foreach (var service in _services.Values.ToList())
             if (service.Spec.Enabled) StartService(service.Spec);
     }
@@ -184,16 +190,20 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Receive<DrainConnections>(_ => SendToAll(ForwardActor.Drain.Instance));
         ClusterHandlers();
         Receive<Chaos.ChaosCommand>(RouteChaos);
-        Receive<RestartService>(m => HandleCommand(m.Name, (service, _) => service.Forward!.Tell(ForwardActor.Restart.Instance)));
-        Receive<StartService>(m => HandleCommand(m.Name, (service, status) =>
+        // A service without actors (crashed for good, or never started: --no-auto-start) gets new ones, which start by themselves.
+        Receive<RestartService>(m => HandleCommand(m.Name, (service, _, revived) =>
         {
-            if (status.State is ServiceState.Stopped or ServiceState.Failed) service.Forward!.Tell(ForwardActor.Restart.Instance);
+            if (!revived) service.Forward!.Tell(ForwardActor.Restart.Instance);
         }));
-        Receive<StopService>(m => HandleCommand(m.Name, (service, _) =>
+        Receive<StartService>(m => HandleCommand(m.Name, (service, status, revived) =>
+        {
+            if (!revived && status.State is ServiceState.Stopped or ServiceState.Failed) service.Forward!.Tell(ForwardActor.Restart.Instance);
+        }));
+        Receive<StopService>(m => HandleCommand(m.Name, (service, _, _) =>
         {
             service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
-            service.Forward!.Tell(ForwardActor.Stop.Instance);
-        }));
+            service.Forward?.Tell(m.Force ? ForwardActor.Stop.Now : ForwardActor.Stop.Instance);
+        }, revive: false));
         // With a watched file, SIGHUP goes to the ConfigWatcher; reaching the root means there is none.
         Receive<ReloadConfig>(_ => _log.Warning("reload requested, but this supervisor was started without a watched configuration file; restart it to apply changes"));
         Receive<DumpStatus>(_ => LogStatus());
@@ -232,7 +242,8 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     }
 
     /// <summary>A start/stop/restart by hand: refused during shutdown or for services that are not running here.</summary>
-    private void HandleCommand(string name, Action<Service, ServiceStatus> apply)
+    /// <param name="revive">Give a service without actors new ones first (not for a stop: nothing runs to stop).</param>
+    private void HandleCommand(string name, Action<Service, ServiceStatus, bool> apply, bool revive = true)
     {
         if (!_acceptingWork)
         {
@@ -245,8 +256,9 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
             return;
         }
         // A service whose actors crashed too often gets new ones: a command by hand is a fresh start.
-        if (service.Forward is null) service = Revive(service);
-        apply(service, _status[name]);
+        var revived = revive && service.Forward is null;
+        if (revived) service = Revive(service);
+        apply(service, _status[name], revived);
         Sender.Tell(new CommandAccepted(name));
     }
 

@@ -11,8 +11,17 @@ namespace LocalPort.Cli.Commands;
 /// <summary>`localport chaos add|remove|list|reset|kill|pause|hold|run`: faults injected into a running daemon (or `run`).</summary>
 public static class ChaosCommands
 {
-    private static readonly Argument<string> Service = new("service") { Description = "Service name" };
-    private static readonly Argument<string?> AnyService = new("service") { Description = "Service name (all services when left out)", Arity = ArgumentArity.ZeroOrOne };
+    private static readonly Argument<string> Service = Completed(new Argument<string>("service") { Description = "Service name", HelpName = "service" });
+    private static readonly Argument<string?> AnyService = Completed(new Argument<string?>("service")
+    {
+        Description = "Service name (all services when left out)", Arity = ArgumentArity.ZeroOrOne, HelpName = "service",
+    });
+
+    private static Argument<T> Completed<T>(Argument<T> argument)
+    {
+        ServiceNames.Complete(argument.CompletionSources);
+        return argument;
+    }
     private static readonly Argument<string> Type = new("type") { Description = $"Toxic type: {ToxicNames.TypeChoices}" };
     private static readonly Argument<string> ToxicName = new("name") { Description = "Toxic name (see `chaos list`)" };
     private static readonly Argument<string> ScenarioFile = new("scenario") { Description = "Scenario file (YAML), e.g. config/examples/chaos-latency.yaml" };
@@ -31,28 +40,8 @@ public static class ChaosCommands
             return default;
         },
     };
-    private static readonly Option<TimeSpan> HoldFor = new("--for")
-    {
-        Description = "How long the connections are held (default 30s)",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
-        CustomParser = r =>
-        {
-            if (Core.Config.Durations.TryParse(r.Tokens.Single().Value, out var t) && t > TimeSpan.Zero) return t;
-            r.AddError($"'{r.Tokens.Single().Value}' is not a duration; use e.g. 500ms, 5s, 1m");
-            return default;
-        },
-    };
-    private static readonly Option<TimeSpan> For = new("--for")
-    {
-        Description = "How long the process stays stopped (default 5s)",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
-        CustomParser = r =>
-        {
-            if (Core.Config.Durations.TryParse(r.Tokens.Single().Value, out var t) && t > TimeSpan.Zero) return t;
-            r.AddError($"'{r.Tokens.Single().Value}' is not a duration; use e.g. 500ms, 5s, 1m");
-            return default;
-        },
-    };
+    private static readonly Option<Duration> HoldFor = Duration.Option("--for", "How long the connections are held", TimeSpan.FromSeconds(30));
+    private static readonly Option<Duration> For = Duration.Option("--for", "How long the process stays stopped", TimeSpan.FromSeconds(5));
 
     /// <summary>Attribute options and the toxic attribute each sets.</summary>
     private static readonly (Option<string?> Option, string Attribute)[] Attributes =
@@ -99,14 +88,14 @@ public static class ChaosCommands
         pause.Arguments.Add(Service);
         pause.Options.Add(For);
         pause.SetAction((parse, _) => WithDaemon(parse, async client =>
-            Print(parse, await client.PauseAsync(parse.GetValue(Service)!, parse.GetValue(For)))));
+            Print(parse, await client.PauseAsync(parse.GetValue(Service)!, parse.GetValue(For).Value))));
 
         var hold = new Command("hold", "Open silent client connections to the service's port and hold them (file-descriptor exhaustion)");
         hold.Arguments.Add(Service);
         hold.Options.Add(Count);
         hold.Options.Add(HoldFor);
         hold.SetAction((parse, _) => WithDaemon(parse, async client =>
-            Print(parse, await client.HoldAsync(parse.GetValue(Service)!, parse.GetValue(Count), parse.GetValue(HoldFor)))));
+            Print(parse, await client.HoldAsync(parse.GetValue(Service)!, parse.GetValue(Count), parse.GetValue(HoldFor).Value))));
 
         var run = new Command("run", "Run a scenario: timed faults and expectations; exits 1 if any expectation fails");
         run.Arguments.Add(ScenarioFile);

@@ -6,14 +6,17 @@ using LocalPort.Core.Config;
 
 namespace LocalPort.Cli.Commands;
 
-/// <summary>`localport config validate|export|init|paths`.</summary>
+/// <summary>`localport config validate|init|paths` (export and list: <see cref="ConfigViewCommands"/>; add and remove: <see cref="ConfigEditCommands"/>).</summary>
 public static class ConfigCommands
 {
     public static Command Create()
     {
-        var command = new Command("config", "Validate, export, create or locate the configuration");
+        var command = new Command("config", "Validate, export, list, edit, create or locate the configuration");
         command.Subcommands.Add(Validate());
-        command.Subcommands.Add(Export());
+        command.Subcommands.Add(ConfigViewCommands.Export());
+        command.Subcommands.Add(ConfigViewCommands.List());
+        command.Subcommands.Add(ConfigEditCommands.Add());
+        command.Subcommands.Add(ConfigEditCommands.Remove());
         command.Subcommands.Add(Init());
         command.Subcommands.Add(Paths());
         return command;
@@ -52,19 +55,6 @@ public static class ConfigCommands
     }
 
     private static object Describe(ConfigDiagnostic d) => new { file = d.File, line = d.Line, column = d.Column, message = d.Message };
-
-    private static Command Export()
-    {
-        var command = new Command("export", "Print the effective configuration (defaults merged, variables substituted, secrets masked)");
-        command.SetAction(parse =>
-        {
-            var config = ConfigResolver.Load(parse, Console.Error);
-            if (config is null) return ExitCodes.UsageOrConfig;
-            Console.Write(ConfigExporter.ToYaml(config));
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
 
     private static Command Init()
     {

@@ -15,45 +15,39 @@ namespace LocalPort.Cli.Commands;
 /// <summary>`localport daemon start|stop|status|reload|restart [--foreground]`.</summary>
 public static class DaemonCommands
 {
-    private static readonly Option<bool> Foreground = new("--foreground") { Description = "Run the daemon in this terminal" };
+    private static readonly Option<bool> Foreground = new("--foreground", "-f") { Description = "Run the daemon in this terminal" };
     private static readonly Option<bool> Detached = new(DaemonLauncher.DetachedFlag) { Hidden = true };
     private static readonly Option<bool> JsonLogs = new("--log-json") { Description = "Write the daemon log as JSON (one event per line)" };
-    private static readonly Option<TimeSpan> Timeout = new("--timeout")
+    private static readonly Option<bool> AutoStart = new("--auto-start") { Description = "Start the configured services with the daemon (the default)" };
+    private static readonly Option<bool> NoAutoStart = new("--no-auto-start")
     {
-        Description = "How long to wait (e.g. 30s)",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
-        CustomParser = r => Core.Config.Durations.TryParse(r.Tokens.Single().Value, out var t) ? t : ParseError(r),
+        Description = "Start the daemon only: services stay stopped until `localport start`",
     };
-
-    private static TimeSpan ParseError(System.CommandLine.Parsing.ArgumentResult result)
+    private static readonly Option<bool> Force = new("--force", "-f")
     {
-        result.AddError($"'{result.Tokens.Single().Value}' is not a duration; use e.g. 500ms, 10s, 1m");
-        return default;
-    }
+        Description = "Skip the graceful phases: kill every child at once (force-cleanup), as a second Ctrl-C does",
+    };
+    private static readonly Option<Duration> Timeout = Duration.Option("--timeout", "How long to wait", TimeSpan.FromSeconds(30));
 
     public static Command Create()
     {
         var daemon = new Command("daemon", "Run LocalPort in the background and control it");
         var start = new Command("start", "Start the daemon; returns once it serves its control API");
-        start.Options.Add(Foreground);
-        start.Options.Add(Detached);
-        start.Options.Add(JsonLogs);
-        start.Options.Add(Timeout);
+        foreach (var option in new Option[] { Foreground, Detached, JsonLogs, Timeout, AutoStart, NoAutoStart }) start.Options.Add(option);
         start.SetAction((parse, _) => StartAsync(parse));
 
         var stop = new Command("stop", "Stop the daemon (four-phase shutdown); returns when it has gone");
         stop.Options.Add(Timeout);
+        stop.Options.Add(Force);
         stop.SetAction((parse, _) => StopAsync(parse));
 
-        var status = new Command("status", "Show the daemon: pid, config, services, last reload");
-        status.SetAction((parse, _) => StatusAsync(parse));
+        var status = DaemonStatusCommand.Create();
 
         var reload = new Command("reload", "Re-read the configuration file and apply the difference");
         reload.SetAction((parse, _) => ReloadAsync(parse));
 
         var restart = new Command("restart", "Stop the daemon if it runs, then start it");
-        restart.Options.Add(Timeout);
-        restart.Options.Add(JsonLogs);
+        foreach (var option in new Option[] { Timeout, JsonLogs, Force, AutoStart, NoAutoStart }) restart.Options.Add(option);
         restart.SetAction(async (parse, _) =>
         {
             var stopped = await StopAsync(parse, quietIfNotRunning: true);
@@ -69,6 +63,12 @@ public static class DaemonCommands
 
     private static async Task<int> StartAsync(ParseResult parse)
     {
+        if (parse.GetValue(AutoStart) && parse.GetValue(NoAutoStart))
+        {
+            Console.Error.WriteLine("error: --auto-start and --no-auto-start contradict each other; pass one");
+            return ExitCodes.UsageOrConfig;
+        }
+        var autoStart = !parse.GetValue(NoAutoStart);
         var config = ConfigResolver.Load(parse, Console.Error);
         if (config is null) return ExitCodes.UsageOrConfig;
         var paths = Paths;
@@ -88,8 +88,8 @@ public static class DaemonCommands
             RootDirectory.AbsolutizeEnvironment();
             // Refused here, with exit 2, rather than by the detached daemon after the launch.
             paths.EnsurePrivateDirectories();
-            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout), parse.GetValue(JsonLogs),
-                parse.GetValue(GlobalOptions.TrustConfig));
+            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, parse.GetValue(Timeout).Value, parse.GetValue(JsonLogs),
+                parse.GetValue(GlobalOptions.TrustConfig), GlobalOptions.RequestedLevel(parse), autoStart);
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -97,14 +97,18 @@ public static class DaemonCommands
             }
             using var client = DaemonLauncher.Client(paths);
             var status = await client.StatusAsync();
-            Console.WriteLine($"started: daemon pid {status.Pid}, {status.Services.Count} service(s), control socket {paths.ControlSocket}");
+            Console.WriteLine($"started: daemon pid {status.Pid}, {status.Services.Count} service(s){(autoStart ? "" : " (not started: --no-auto-start)")}, " +
+                              $"control socket {paths.ControlSocket}");
             return ExitCodes.Ok;
         }
 
         if (parse.GetValue(Detached)) Posix.Daemonize();
         // Config and state paths are absolute by now; nothing later may depend on (or pin) the caller's directory.
         RootDirectory.Enter();
-        var options = new LocalPortOptions(config) { Paths = paths, ConfigPath = config.SourcePath, ConfigLoadOptions = ConfigResolver.LoadOptions(parse) };
+        var options = new LocalPortOptions(config)
+        {
+            Paths = paths, ConfigPath = config.SourcePath, ConfigLoadOptions = ConfigResolver.LoadOptions(parse), AutoStart = autoStart,
+        };
         SupervisorHost host;
         try
         {
@@ -112,7 +116,8 @@ public static class DaemonCommands
             {
                 ConfigPath = config.SourcePath,
                 ConsoleLogs = !parse.GetValue(Detached),
-                ConsoleLevel = LogEventLevel.Information,
+                ConsoleLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
+                FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
                 JsonLogs = parse.GetValue(JsonLogs),
             });
         }
@@ -149,9 +154,9 @@ public static class DaemonCommands
             status = await client.StatusAsync();
             // Identified while it still answers, so a pid reused after its exit is never waited on (nor touched).
             startTicks = DaemonStartTicks(paths, status.Pid);
-            await client.PostAsync("v1/shutdown");
+            await client.PostAsync(parse.GetValue(Force) ? "v1/shutdown?force=true" : "v1/shutdown");
         } // our connection closes here, so the daemon's web server has nothing to wait for
-        var timeout = parse.GetValue(Timeout);
+        var timeout = parse.GetValue(Timeout).Value;
         var clock = Stopwatch.StartNew();
         // Until the whole process has gone (its last thread, and with it the instance lock), not just its main thread.
         while (Posix.IsAlive(status.Pid, startTicks))
@@ -195,36 +200,6 @@ public static class DaemonCommands
             .Select(p => $"{p.GetProperty("phase").GetString()!.Replace("localport-", "")} {p.GetProperty("duration").GetDouble():0} ms");
         var leftovers = report.RootElement.GetProperty("leftovers").GetArrayLength();
         return $" ({string.Join(", ", phases)}; {(leftovers == 0 ? "nothing left behind" : $"{leftovers} LEFT BEHIND")})";
-    }
-
-    private static async Task<int> StatusAsync(ParseResult parse)
-    {
-        var paths = Paths;
-        using var client = DaemonLauncher.Client(paths);
-        if (!await client.IsAliveAsync())
-        {
-            if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-                Console.WriteLine(ApiJson.Serialize(new { running = false, socket = paths.ControlSocket }));
-            else
-                Console.Error.WriteLine($"not running (no daemon answers on {paths.ControlSocket}); start it with `localport daemon start`");
-            return ExitCodes.DaemonNotRunning;
-        }
-        var status = await client.StatusAsync();
-        if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-        {
-            Console.WriteLine(ApiJson.Serialize(status));
-            return ExitCodes.Ok;
-        }
-        Console.WriteLine($"running: {status.Mode} pid {status.Pid} since {status.StartedAt:yyyy-MM-dd HH:mm:ss}");
-        Console.WriteLine($"config:  {status.Config ?? "-"}");
-        Console.WriteLine($"socket:  {paths.ControlSocket}");
-        Console.WriteLine($"services: {status.Services.Count} ({status.Services.Count(s => s.State == "running")} running, " +
-                          $"{status.Services.Count(s => s.Healthy == true)} healthy, {status.Services.Count(s => s.State == "failed")} failed)");
-        Console.WriteLine(status.LastReload is null
-            ? "last reload: none"
-            : $"last reload: {(status.LastReload.Ok ? "ok" : "FAILED")} at {status.LastReload.At:HH:mm:ss}" +
-              (status.LastReload.Error is null ? "" : $"{Environment.NewLine}{status.LastReload.Error}"));
-        return ExitCodes.Ok;
     }
 
     private static async Task<int> ReloadAsync(ParseResult parse)

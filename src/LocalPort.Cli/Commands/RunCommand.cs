@@ -12,11 +12,7 @@ namespace LocalPort.Cli.Commands;
 /// <summary>`localport run [SVC…] [--tag T]`: the supervisor in the foreground until Ctrl-C/SIGTERM.</summary>
 public static class RunCommand
 {
-    private static readonly Argument<string[]> ServicesArgument = new("services")
-    {
-        Description = "Services to run (default: every enabled service)",
-        Arity = ArgumentArity.ZeroOrMore,
-    };
+    private static readonly Argument<string[]> ServicesArgument = ServiceNames.Argument("Services to run (default: every enabled service)");
 
     private static readonly Option<string[]> TagOption = new("--tag", "-t")
     {
@@ -52,7 +48,7 @@ public static class RunCommand
         var unknown = names.Where(n => !known.ContainsKey(n)).ToList();
         if (unknown.Count > 0)
         {
-            error.WriteLine($"error: unknown service(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", known.Keys)}");
+            error.WriteLine(Hints.Unknown("service", unknown, known.Keys));
             return null;
         }
         var chosen = config.Services
@@ -78,8 +74,7 @@ public static class RunCommand
         if (selected is null) return ExitCodes.UsageOrConfig;
 
         var interactive = !Console.IsOutputRedirected && parse.GetValue(GlobalOptions.Output) == OutputFormat.Table;
-        var level = parse.GetValue(GlobalOptions.Trace) ? LogEventLevel.Debug
-            : parse.GetValue(GlobalOptions.Verbose) ? LogEventLevel.Information : LogEventLevel.Warning;
+        var level = GlobalOptions.ConsoleLevel(parse);
         // Named services stay the selection across reloads; with --tag, services added later with the tag join in.
         var options = new LocalPortOptions(config)
         {
@@ -98,8 +93,9 @@ public static class RunCommand
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
             {
                 ConfigPath = config.SourcePath,
-                ConsoleLogs = !interactive && !parse.GetValue(GlobalOptions.Quiet),
+                ConsoleLogs = !interactive,
                 ConsoleLevel = level,
+                FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
             });
         }
         catch (AlreadyRunningException e)
@@ -112,11 +108,7 @@ public static class RunCommand
 
         if (interactive)
         {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                ColorSystem = parse.GetValue(GlobalOptions.NoColor) || Environment.GetEnvironmentVariable("NO_COLOR") is not null
-                    ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-            });
+            var console = GlobalOptions.CreateConsole(parse);
             await LiveStatus.LiveTableAsync(host.System, host.Root, console, host.ShutdownStarted);
             liveEnded.TrySetResult();
         }

@@ -3,28 +3,19 @@ using System.Diagnostics;
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Control;
 using LocalPort.Cli.Daemon;
-using Spectre.Console;
 
 namespace LocalPort.Cli.Commands;
 
-/// <summary>`localport start|stop|restart [SVC…] [--tag T] [--all]` and `status [SVC…] [--watch]`, via the daemon.</summary>
+/// <summary>`localport start|stop|restart [SVC…] [-t TAG] [-a] [-f]`, via the daemon (`status` is <see cref="StatusCommand"/>).</summary>
 public static class ServiceCommands
 {
-    private static readonly Argument<string[]> Services = new("services") { Description = "Service names", Arity = ArgumentArity.ZeroOrMore };
+    private static readonly Argument<string[]> Services = ServiceNames.Argument("Service names");
     private static readonly Option<string[]> Tags = new("--tag", "-t") { Description = "Services carrying this tag (repeatable)" };
-    private static readonly Option<bool> All = new("--all") { Description = "Every service" };
-    private static readonly Option<bool> Watch = new("--watch", "-w") { Description = "Keep updating as services change (server-sent events)" };
-    private static readonly Option<TimeSpan> Timeout = new("--timeout")
-    {
-        Description = "How long `start` waits for the services to be healthy",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
-        CustomParser = r =>
-        {
-            if (Core.Config.Durations.TryParse(r.Tokens.Single().Value, out var t)) return t;
-            r.AddError($"'{r.Tokens.Single().Value}' is not a duration; use e.g. 500ms, 10s, 1m");
-            return default;
-        },
-    };
+    private static readonly Option<bool> All = new("--all", "-a") { Description = "Every service" };
+    private static readonly Option<bool> ForceStart = new("--force", "-f") { Description = "Restart services that are already running" };
+    private static readonly Option<bool> ForceStop = new("--force", "-f") { Description = "Kill at once (SIGKILL) instead of SIGTERM and a 2s grace" };
+    private static readonly Option<Duration> Timeout = Duration.Option("--timeout", "How long `start` waits for the services to be healthy",
+        TimeSpan.FromSeconds(30));
 
     public static IEnumerable<Command> Create()
     {
@@ -37,41 +28,46 @@ public static class ServiceCommands
             command.Options.Add(Tags);
             command.Options.Add(All);
         }
+        start.Options.Add(ForceStart);
         start.Options.Add(Timeout);
+        stop.Options.Add(ForceStop);
         start.SetAction((parse, _) => StartAsync(parse));
-        stop.SetAction((parse, _) => ActAsync(parse, "stop"));
+        stop.SetAction((parse, _) => ActAsync(parse, parse.GetValue(ForceStop) ? "stop?force=true" : "stop"));
         restart.SetAction((parse, _) => ActAsync(parse, "restart"));
+        return [start, stop, restart, StatusCommand.Create()];
+    }
 
-        var status = new Command("status", "Show services: state, health, restarts, port, pid, last error");
-        status.Arguments.Add(Services);
-        status.Options.Add(Watch);
-        status.SetAction((parse, token) => StatusAsync(parse, token));
-        return [start, stop, restart, status];
+    /// <summary>The names to act on, or null (after saying why) when the selection is empty or names an unknown service.</summary>
+    private static IReadOnlyList<string>? Select(ParseResult parse, IReadOnlyCollection<string> known, Func<string, IReadOnlyList<string>> tagged)
+    {
+        var names = parse.GetValue(Services) ?? [];
+        var tags = parse.GetValue(Tags) ?? [];
+        var all = parse.GetValue(All);
+        if (names.Length == 0 && tags.Length == 0 && !all)
+        {
+            Console.Error.WriteLine("error: name one or more services, or pass --tag T or --all (-a)");
+            return null;
+        }
+        var unknown = names.Where(n => !known.Contains(n)).ToList();
+        if (unknown.Count > 0)
+        {
+            Console.Error.WriteLine(Hints.Unknown("service", unknown, known));
+            return null;
+        }
+        if (all) return known.Order(StringComparer.Ordinal).ToList();
+        if (names.Length > 0) return names;
+        var matching = tags.SelectMany(tagged).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (matching.Count == 0) Console.Error.WriteLine($"error: no service carries tag(s) {string.Join(", ", tags)}");
+        return matching.Count == 0 ? null : matching;
     }
 
     private static async Task<IReadOnlyList<string>?> Resolve(ParseResult parse, ControlClient client)
     {
-        var names = parse.GetValue(Services) ?? [];
-        var tags = parse.GetValue(Tags) ?? [];
-        if (names.Length == 0 && tags.Length == 0 && !parse.GetValue(All))
-        {
-            Console.Error.WriteLine("error: name one or more services, or pass --tag T or --all");
-            return null;
-        }
         var status = await client.StatusAsync();
         var known = status.Services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        var unknown = names.Where(n => !known.Contains(n)).ToList();
-        if (unknown.Count > 0)
-        {
-            Console.Error.WriteLine($"error: unknown service(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", known.Order())}");
-            return null;
-        }
-        if (names.Length > 0 || parse.GetValue(All)) return parse.GetValue(All) ? known.Order().ToList() : names;
         // Tags are resolved by the daemon's configuration, read from the same file the daemon uses.
         var config = status.Config is null ? null : Core.Config.ConfigLoader.Load(status.Config, ConfigResolver.LoadOptions(parse)).Config;
-        var tagged = config?.Services.Where(s => s.Tags.Any(tags.Contains) && known.Contains(s.Name)).Select(s => s.Name).ToList() ?? [];
-        if (tagged.Count == 0) Console.Error.WriteLine($"error: no service carries tag(s) {string.Join(", ", tags)}");
-        return tagged.Count == 0 ? null : tagged;
+        return Select(parse, known, tag => config?.Services.Where(s => s.Tags.Contains(tag) && known.Contains(s.Name)).Select(s => s.Name).ToList() ?? []);
     }
 
     private static async Task<int> ActAsync(ParseResult parse, string action)
@@ -90,14 +86,15 @@ public static class ServiceCommands
     private static async Task<int> Send(ControlClient client, IReadOnlyList<string> names, string action)
     {
         var failed = 0;
+        var verb = action.Split('?')[0];
         foreach (var name in names)
         {
             var (code, body) = await client.PostAsync($"v1/services/{Uri.EscapeDataString(name)}/{action}");
-            if (code is >= 200 and < 300) Console.WriteLine($"{name}: {action} requested");
+            if (code is >= 200 and < 300) Console.WriteLine($"{name}: {verb} requested");
             else
             {
                 failed++;
-                Console.Error.WriteLine($"{name}: {action} refused: {body}");
+                Console.Error.WriteLine($"{name}: {verb} refused: {body}");
             }
         }
         return failed == 0 ? ExitCodes.Ok : failed == names.Count ? ExitCodes.Failure : ExitCodes.PartialFailure;
@@ -106,14 +103,19 @@ public static class ServiceCommands
     private static async Task<int> StartAsync(ParseResult parse)
     {
         var paths = DaemonCommands.Paths;
+        var timeout = parse.GetValue(Timeout).Value;
         using var client = DaemonLauncher.Client(paths);
         if (!await client.IsAliveAsync())
         {
-            var configPath = ConfigResolver.Load(parse, Console.Error)?.SourcePath;
-            if (configPath is null) return ExitCodes.UsageOrConfig;
+            var config = ConfigResolver.Load(parse, Console.Error);
+            if (config is null) return ExitCodes.UsageOrConfig;
+            // Checked before the daemon starts: a mistyped name must not leave a daemon behind.
+            var known = config.Services.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+            if (Select(parse, known, tag => config.Services.Where(s => s.Tags.Contains(tag)).Select(s => s.Name).ToList()) is null)
+                return ExitCodes.UsageOrConfig;
             paths.EnsurePrivateDirectories();
-            var error = await DaemonLauncher.StartDetachedAsync(paths, configPath, parse.GetValue(Timeout), jsonLogs: false,
-                trustConfig: parse.GetValue(GlobalOptions.TrustConfig));
+            var error = await DaemonLauncher.StartDetachedAsync(paths, config.SourcePath!, timeout, jsonLogs: false,
+                parse.GetValue(GlobalOptions.TrustConfig), GlobalOptions.RequestedLevel(parse));
             if (error is not null)
             {
                 Console.Error.WriteLine($"error: {error}");
@@ -125,12 +127,16 @@ public static class ServiceCommands
         if (names is null) return ExitCodes.UsageOrConfig;
         var current = await client.StatusAsync(names);
         var toStart = current.Services.Where(s => s.State is "stopped" or "failed").Select(s => s.Name).ToList();
-        if (toStart.Count > 0)
+        var toRestart = parse.GetValue(ForceStart)
+            ? current.Services.Where(s => s.State is not ("stopped" or "failed" or "disabled")).Select(s => s.Name).ToList()
+            : [];
+        foreach (var (batch, action) in new[] { (toStart, "start"), (toRestart, "restart") })
         {
-            var sent = await Send(client, toStart, "start");
+            if (batch.Count == 0) continue;
+            var sent = await Send(client, batch, action);
             if (sent != ExitCodes.Ok) return sent;
         }
-        return await WaitHealthy(client, names, parse.GetValue(Timeout));
+        return await WaitHealthy(client, names, timeout);
     }
 
     private static async Task<int> WaitHealthy(ControlClient client, IReadOnlyList<string> names, TimeSpan timeout)
@@ -148,79 +154,7 @@ public static class ServiceCommands
         foreach (var s in status.Services)
             Console.WriteLine($"{s.Name}: {s.State}{(s.Healthy == true ? ", healthy" : "")}{(s.LastError is null || s.Healthy == true ? "" : $" ({s.LastError})")}");
         if (unhealthy.Count == 0) return ExitCodes.Ok;
-        Console.Error.WriteLine($"not healthy after {timeout.TotalSeconds:0}s: {string.Join(", ", unhealthy.Select(s => s.Name))}");
+        Console.Error.WriteLine($"not healthy after {Core.Config.Durations.Format(timeout)}: {string.Join(", ", unhealthy.Select(s => s.Name))}");
         return unhealthy.Count == status.Services.Count ? ExitCodes.Failure : ExitCodes.PartialFailure;
-    }
-
-    private static async Task<int> StatusAsync(ParseResult parse, CancellationToken cancellationToken)
-    {
-        using var client = DaemonLauncher.Client(DaemonCommands.Paths, System.Threading.Timeout.InfiniteTimeSpan);
-        if (!await client.IsAliveAsync(cancellationToken))
-        {
-            if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-                Console.WriteLine(ApiJson.Serialize(new { running = false, services = Array.Empty<object>() }));
-            else
-                Console.Error.WriteLine("not running; start it with `localport daemon start` or `localport run`");
-            return ExitCodes.DaemonNotRunning;
-        }
-        var names = parse.GetValue(Services) ?? [];
-        var format = parse.GetValue(GlobalOptions.Output);
-        var status = await client.StatusAsync(names, cancellationToken);
-        if (!parse.GetValue(Watch))
-        {
-            if (format == OutputFormat.Json) Console.WriteLine(ApiJson.Serialize(status));
-            else if (format == OutputFormat.Text || Console.IsOutputRedirected) foreach (var s in status.Services) Console.WriteLine(Line(s));
-            else AnsiConsole.Write(Table(status.Services));
-            return ExitCodes.Ok;
-        }
-
-        var services = status.Services.ToDictionary(s => s.Name);
-        var live = format == OutputFormat.Table && !Console.IsOutputRedirected;
-        if (!live) foreach (var s in services.Values) Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(s) : Line(s));
-        try
-        {
-            if (live)
-            {
-                await AnsiConsole.Live(Table(services.Values)).StartAsync(async context =>
-                {
-                    await foreach (var view in client.EventsAsync(cancellationToken))
-                    {
-                        if (names.Length > 0 && !names.Contains(view.Name)) continue;
-                        services[view.Name] = view;
-                        context.UpdateTarget(Table(services.Values));
-                    }
-                });
-            }
-            else
-            {
-                await foreach (var view in client.EventsAsync(cancellationToken))
-                    if (names.Length == 0 || names.Contains(view.Name))
-                        Console.WriteLine(format == OutputFormat.Json ? ApiJson.Serialize(view) : Line(view));
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
-        {
-        }
-        return ExitCodes.Ok;
-    }
-
-    public static string Line(ServiceView s) =>
-        $"{s.Name,-20} {s.State,-11} {(s.Healthy switch { true => "healthy", false => "unhealthy", _ => "-" }),-9} " +
-        $"port={s.LocalPort} pid={s.Pid?.ToString() ?? "-"} restarts={s.Restarts}" +
-        (s.LastError is null || s.Healthy == true ? "" : $" error=\"{s.LastError}\"") +
-        (s.NextAttempt is { } next ? $" next_try={next.ToLocalTime():HH:mm:ss}" : "");
-
-    private static Table Table(IEnumerable<ServiceView> services)
-    {
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("Service", "Tech", "Port", "State", "Health", "PID", "Restarts", "Last error");
-        foreach (var s in services.OrderBy(s => s.Name, StringComparer.Ordinal))
-        {
-            var colour = s.State switch { "running" => "green", "failed" => "red", "backing-off" or "waiting-for-cluster" => "yellow", "stopped" or "disabled" => "grey", _ => "blue" };
-            var next = s.NextAttempt is { } at ? $" [grey](next try {at.ToLocalTime():HH:mm:ss})[/]" : "";
-            table.AddRow(Markup.Escape(s.Name), s.Technology, s.LocalPort.ToString(), $"[{colour}]{s.State}[/]{next}",
-                s.Healthy switch { true => "[green]healthy[/]", false => "[red]unhealthy[/]", _ => "[grey]-[/]" },
-                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
-        }
-        return table;
     }
 }

@@ -57,12 +57,12 @@ public static class ControlApi
         app.MapGet("/v1/clusters", async (HttpRequest request) =>
             Json(new ClustersView(await Clusters(context, request.Query["context"].Where(c => c is not null).Select(c => c!).ToList()))));
 
-        app.MapPost("/v1/services/{name}/{action}", async (string name, string action) =>
+        app.MapPost("/v1/services/{name}/{action}", async (string name, string action, HttpRequest request) =>
         {
             object? command = action switch
             {
                 "start" => new StartService(name),
-                "stop" => new StopService(name),
+                "stop" => new StopService(name, Force: request.Query["force"] == "true"),
                 "restart" => new RestartService(name),
                 _ => null,
             };
@@ -85,9 +85,12 @@ public static class ControlApi
                 : StatusCodes.Status422UnprocessableEntity);
         });
 
-        app.MapPost("/v1/shutdown", () =>
+        app.MapPost("/v1/shutdown", (HttpRequest request) =>
         {
             _ = CoordinatedShutdown.Get(context.System).Run(SignalShutdownReason.Instance);
+            // ?force=true: straight to force-cleanup, as a second Ctrl-C does.
+            if (request.Query["force"] == "true")
+                context.Services.GetRequiredService<ActorRegistry>().Get<ShutdownCoordinator>().Tell(ShutdownCoordinator.Escalate.Instance);
             return Json(new { status = "stopping" }, StatusCodes.Status202Accepted);
         });
 

@@ -13,7 +13,10 @@ public static class DaemonLauncher
     public static ControlClient Client(LocalPortPaths paths, TimeSpan? timeout = null) => new(paths.ControlSocket, timeout);
 
     /// <summary>Spawns `localport daemon start --foreground --detached -c CONFIG [--trust-config]`; returns null on success, else why not.</summary>
-    public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs, bool trustConfig)
+    /// <param name="logLevel">The daemon log's level, when the user asked for one (--debug, --log-level).</param>
+    /// <param name="autoStart">False: the daemon knows the services but starts none (`--no-auto-start`).</param>
+    public static async Task<string?> StartDetachedAsync(LocalPortPaths paths, string configPath, TimeSpan timeout, bool jsonLogs,
+        bool trustConfig, Serilog.Events.LogEventLevel? logLevel = null, bool autoStart = true)
     {
         var (fileName, prefix) = Self();
         // By absolute path, from /: the caller's working directory is never searched, nor kept busy.
@@ -30,6 +33,8 @@ public static class DaemonLauncher
         if (jsonLogs) info.ArgumentList.Add("--log-json");
         // The daemon reads the file again, and re-reads it on every reload.
         if (trustConfig) info.ArgumentList.Add("--trust-config");
+        if (logLevel is { } level) foreach (var arg in new[] { "--log-level", Common.LogLevels.Name(level) }) info.ArgumentList.Add(arg);
+        if (!autoStart) info.ArgumentList.Add("--no-auto-start");
 
         using var daemon = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
         var stderr = daemon.StandardError.ReadToEndAsync();

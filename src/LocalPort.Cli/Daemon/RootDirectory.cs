@@ -6,7 +6,8 @@ namespace LocalPort.Cli.Daemon;
 /// </summary>
 public static class RootDirectory
 {
-    private static readonly string[] PathVariables = ["LOCALPORT_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "LOCALPORT_CONFIG"];
+    private static readonly string[] PathVariables = ["LOCALPORT_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "LOCALPORT_CONFIG",
+        "LOCALPORT_CONFIG_FILE", "LOCALPORT_RUNTIME_DIR"];
     private static readonly string[] PathListVariables = ["KUBECONFIG"];
 
     /// <summary>Rewrites relative paths in our environment against the current directory.</summary>

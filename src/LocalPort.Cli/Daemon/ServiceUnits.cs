@@ -1,5 +1,6 @@
 using System.Text;
 using System.Xml.Linq;
+using LocalPort.Core;
 
 namespace LocalPort.Cli.Daemon;
 
@@ -13,7 +14,8 @@ public sealed record ServiceUnitSpec(IReadOnlyList<string> Command, IReadOnlyLis
     public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(10);
 
     /// <summary>Variables copied from the installing shell: where state lives, which kubeconfig, where programs and .NET are.</summary>
-    public static readonly string[] CarriedVariables = ["LOCALPORT_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "KUBECONFIG", "DOTNET_ROOT", "PATH"];
+    public static readonly string[] CarriedVariables =
+        ["LOCALPORT_HOME", LocalPortPaths.RuntimeDirectoryVariable, "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "KUBECONFIG", "DOTNET_ROOT", "PATH"];
 
     /// <summary>Whole seconds, rounded up: a service manager's timeouts are coarser than ours.</summary>
     public int StopTimeoutSeconds => (int)Math.Ceiling(StopTimeout.TotalSeconds);

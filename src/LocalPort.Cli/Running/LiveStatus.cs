@@ -105,7 +105,8 @@ public static class LiveStatus
                 Markup.Escape(s.Name), s.Technology.ToString().ToLowerInvariant(), s.LocalPort.ToString(),
                 $"[{stateColour}]{StateText(s.State)}[/]" + (s.NextAttempt is { } next ? $" [grey](next try {next:HH:mm:ss})[/]" : ""),
                 $"[{healthColour}]{HealthText(s.Healthy)}[/]",
-                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.LastError ?? ""));
+                // As in `status`: a past error is history once the service runs again and is not unhealthy.
+                s.Pid?.ToString() ?? "-", s.Restarts.ToString(), Markup.Escape(s.State == ServiceState.Running && s.Healthy != false ? "" : s.LastError ?? ""));
         }
     }
 

@@ -31,6 +31,8 @@ public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mo
     public string? ConfigPath { get; init; }
     public bool ConsoleLogs { get; init; }
     public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
+    /// <summary>The daemon log's level (--debug, --log-level, $LOCALPORT_LOG_LEVEL).</summary>
+    public LogEventLevel FileLevel { get; init; } = LogEventLevel.Information;
     public bool JsonLogs { get; init; }
 }
 
@@ -88,6 +90,8 @@ public sealed class SupervisorHost : IAsyncDisposable
     {
 
         var logger = CreateLogger(paths, options);
+        logger.Debug("log level: console {Console}, daemon log {File}; config {Config}; state {State}; runtime {Runtime}",
+            options.ConsoleLogs ? options.ConsoleLevel : "off", options.FileLevel, options.ConfigPath ?? "-", paths.StateDirectory, paths.RuntimeDirectory);
         if (FileLimits.Current() is { } limit)
             logger.Information("open files: limit {Soft} (hard {Hard}), {Open} open at start", limit.Soft, limit.Hard, FileLimits.OpenCount());
         // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
@@ -135,6 +139,8 @@ public sealed class SupervisorHost : IAsyncDisposable
             akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
             // Nothing here is ever serialized: the default JSON serializer would load Newtonsoft.Json for nothing.
             akka.AddHocon(LocalOnlySerializer.Hocon, HoconAddMode.Prepend);
+            // Our actors' debug lines exist only when Akka itself logs at debug.
+            if (MinimumLevel(options) <= LogEventLevel.Debug) akka.AddHocon("akka.loglevel = DEBUG", HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
@@ -214,11 +220,11 @@ public sealed class SupervisorHost : IAsyncDisposable
         // The sink creates its files with the process umask: ours exist 0600 before it opens them.
         LocalPortPaths.EnsurePrivateFile(paths.DaemonLog);
         var configuration = new LoggerConfiguration()
-            .MinimumLevel.Is(LogEventLevel.Debug)
+            .MinimumLevel.Is(MinimumLevel(options))
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
         configuration = options.JsonLogs
-            ? WriteJsonTo(configuration, paths.DaemonLog)
-            : configuration.WriteTo.File(paths.DaemonLog, LogEventLevel.Information,
+            ? WriteJsonTo(configuration, paths.DaemonLog, options.FileLevel)
+            : configuration.WriteTo.File(paths.DaemonLog, options.FileLevel,
                 fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
         if (options.ConsoleLogs)
             configuration = configuration.WriteTo.Console(restrictedToMinimumLevel: options.ConsoleLevel,
@@ -226,10 +232,13 @@ public sealed class SupervisorHost : IAsyncDisposable
         return configuration.CreateLogger();
     }
 
-    /// <summary>Its own method, so the JSON formatter's assembly (two descriptors for good) loads only for --json-logs.</summary>
-    private static LoggerConfiguration WriteJsonTo(LoggerConfiguration configuration, string path) =>
-        configuration.WriteTo.File(new CompactJsonFormatter(), path, LogEventLevel.Information,
+    /// <summary>Its own method, so the JSON formatter's assembly (two descriptors for good) loads only for --log-json.</summary>
+    private static LoggerConfiguration WriteJsonTo(LoggerConfiguration configuration, string path, LogEventLevel level) =>
+        configuration.WriteTo.File(new CompactJsonFormatter(), path, level,
             fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5, hooks: PrivateLogFiles.Instance);
+
+    private static LogEventLevel MinimumLevel(SupervisorHostOptions options) =>
+        (LogEventLevel)Math.Min((int)options.FileLevel, options.ConsoleLogs ? (int)options.ConsoleLevel : int.MaxValue);
 
     /// <summary>One supervisor per runtime directory: a live socket means another one runs; a dead one is stale.</summary>
     private static async Task ClaimControlSocket(string socketPath)

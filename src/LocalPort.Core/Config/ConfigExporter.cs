@@ -13,7 +13,21 @@ public static partial class ConfigExporter
 {
     public const string Mask = "********";
 
-    public static string ToYaml(LocalPortConfig config)
+    /// <param name="includeDefaults">False: leave out every value that equals the built-in default (a minimal file that loads the same).</param>
+    public static string ToYaml(LocalPortConfig config, bool includeDefaults = true)
+    {
+        var root = Tree(config, includeDefaults);
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        writer.WriteLine("# Effective LocalPort configuration: defaults merged, variables substituted, secrets masked.");
+        new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
+        // YamlStream always closes the document with "..."; a one-document file reads better without it.
+        var yaml = writer.ToString();
+        return yaml.EndsWith("...\n", StringComparison.Ordinal) || yaml.EndsWith("...\r\n", StringComparison.Ordinal)
+            ? yaml[..yaml.LastIndexOf("...", StringComparison.Ordinal)]
+            : yaml;
+    }
+
+    private static YamlMappingNode Tree(LocalPortConfig config, bool includeDefaults)
     {
         var root = new YamlMappingNode();
         if (config.Version is { } version) root.Add("version", Text(version));
@@ -24,15 +38,8 @@ public static partial class ConfigExporter
             ("force_cleanup", Duration(config.Shutdown.ForceCleanup))));
         AddClusterHealth(root, config.ClusterHealth);
         root.Add("services", new YamlSequenceNode(config.Services.Select(Service)));
-
-        using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        writer.WriteLine("# Effective LocalPort configuration: defaults merged, variables substituted, secrets masked.");
-        new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
-        // YamlStream always closes the document with "..."; a one-document file reads better without it.
-        var yaml = writer.ToString();
-        return yaml.EndsWith("...\n", StringComparison.Ordinal) || yaml.EndsWith("...\r\n", StringComparison.Ordinal)
-            ? yaml[..yaml.LastIndexOf("...", StringComparison.Ordinal)]
-            : yaml;
+        if (!includeDefaults) PruneDefaults(root, config);
+        return root;
     }
 
     private static YamlMappingNode Service(ServiceSpec service) => Map(

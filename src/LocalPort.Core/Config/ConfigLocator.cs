@@ -3,8 +3,8 @@ namespace LocalPort.Core.Config;
 /// <summary>One place a config file may be, and why it is looked at.</summary>
 public sealed record ConfigCandidate(string Path, string Origin, bool Exists)
 {
-    /// <summary>Named by the user (--config or $LOCALPORT_CONFIG): used even when missing, so the loader can say so.</summary>
-    public bool IsExplicit => Origin is ConfigLocator.FromOption or ConfigLocator.FromEnvironment;
+    /// <summary>Named by the user (--config, $LOCALPORT_CONFIG or $LOCALPORT_CONFIG_FILE): used even when missing, so the loader can say so.</summary>
+    public bool IsExplicit => Origin is ConfigLocator.FromOption or ConfigLocator.FromEnvironment or ConfigLocator.FromUpstreamEnvironment;
 }
 
 /// <summary>The one search order every command uses to find localport.yaml.</summary>
@@ -13,6 +13,9 @@ public static class ConfigLocator
     public const string EnvironmentVariable = "LOCALPORT_CONFIG";
     public const string FromOption = "--config";
     public const string FromEnvironment = "$" + EnvironmentVariable;
+    /// <summary>Upstream localport's name for the same setting.</summary>
+    public const string UpstreamEnvironmentVariable = "LOCALPORT_CONFIG_FILE";
+    public const string FromUpstreamEnvironment = "$" + UpstreamEnvironmentVariable;
 
     /// <summary>The file to load: an explicit path whether or not it exists, else the first candidate that exists, else null.</summary>
     public static string? Find(string? explicitPath, Func<string, string?> getEnv, string currentDirectory, string homeDirectory)
@@ -33,6 +36,7 @@ public static class ConfigLocator
 
         if (!string.IsNullOrWhiteSpace(explicitPath)) Add(explicitPath, FromOption);
         if (getEnv(EnvironmentVariable) is { } fromEnv && !string.IsNullOrWhiteSpace(fromEnv)) Add(fromEnv, FromEnvironment);
+        if (getEnv(UpstreamEnvironmentVariable) is { } fromUpstream && !string.IsNullOrWhiteSpace(fromUpstream)) Add(fromUpstream, FromUpstreamEnvironment);
         Add("localport.yaml", "current directory");
         Add("localport.yml", "current directory");
         Add(".localport.yaml", "current directory");

@@ -8,7 +8,6 @@ namespace LocalPort.Core.Forwarding;
 /// <summary>ssh -L onto a Unix socket in a private directory; ready when that socket accepts.</summary>
 public sealed class SshTunnel : ProcessTunnel
 {
-    private const string PasswordVariable = "LOCALPORT_SSH_SECRET";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
     private readonly string _socketPath;
 
@@ -21,15 +20,8 @@ public sealed class SshTunnel : ProcessTunnel
         var safeName = new string(service.Name.Take(24).ToArray());
         _socketPath = Path.Combine(tunnelDirectory, $"{safeName}-{Guid.NewGuid().ToString("N")[..6]}.sock");
 
-        var environment = new Dictionary<string, string>();
-        if (connection.Password is not null)
-        {
-            // The password travels by environment to our askpass helper: never argv, never sshpass.
-            environment["SSH_ASKPASS"] = AskpassHelper(tunnelDirectory, ledger);
-            environment["SSH_ASKPASS_REQUIRE"] = "force";
-            environment["DISPLAY"] = Environment.GetEnvironmentVariable("DISPLAY") ?? ":0";
-            environment[PasswordVariable] = connection.Password.Reveal();
-        }
+        // The password travels by environment to our askpass helper: never argv, never sshpass.
+        var environment = connection.Password is null ? [] : SshAskpass.Environment(connection.Password, tunnelDirectory, ledger);
         Launch(new ProcessSpec(connection.SshPath ?? "ssh", TunnelCommands.Ssh(connection, service.RemotePort, _socketPath))
         {
             Environment = environment,
@@ -40,21 +32,6 @@ public sealed class SshTunnel : ProcessTunnel
         // However the process ends (stopped, killed, crashed), its socket goes with it: restarts leave no stale sockets.
         _ = Exited.ContinueWith(_ => DeleteSocket(), TaskScheduler.Default);
         _ = WaitUntilAccepting();
-    }
-
-    private static string AskpassHelper(string directory, ResourceLedger? ledger)
-    {
-        var path = Path.Combine(directory, "askpass.sh");
-        ledger?.TrackFile(path, "ssh askpass helper");
-        if (!File.Exists(path))
-        {
-            // Owner-only from creation (the one file here that must be executable), whatever the umask.
-            const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-            using (var writer = new StreamWriter(new FileStream(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = mode })))
-                writer.Write($"#!/bin/sh\nprintf '%s\\n' \"${PasswordVariable}\"\n");
-            File.SetUnixFileMode(path, mode);
-        }
-        return path;
     }
 
     private async Task WaitUntilAccepting()

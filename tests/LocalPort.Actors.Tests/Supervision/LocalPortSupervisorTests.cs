@@ -12,13 +12,15 @@ public class LocalPortSupervisorTests : VirtualTimeTestKit
     private readonly FakeTunnelFactory _tunnels = new();
     private readonly Dictionary<string, ScriptedProbe> _probes = new();
 
-    private IActorRef StartRoot(params ServiceSpec[] services)
+    private IActorRef StartRoot(params ServiceSpec[] services) => StartRoot(autoStart: true, services);
+
+    private IActorRef StartRoot(bool autoStart, params ServiceSpec[] services)
     {
         foreach (var s in services) _probes[s.Name] = new ScriptedProbe();
         foreach (var probe in _probes.Values) probe.AlwaysAnswer(ProbeResult.Ok);
         var runtime = new LocalPortRuntime(_tunnels, s => _probes[s.Name], () => 0.5);
         Sys.EventStream.Subscribe(TestActor, typeof(ServiceStatusChanged));
-        return Sys.ActorOf(LocalPortSupervisor.Props(services, runtime), "localport");
+        return Sys.ActorOf(LocalPortSupervisor.Props(services, runtime, autoStart: autoStart), "localport");
     }
 
     private ServiceStatus ExpectStatus(string name, Func<ServiceStatus, bool> predicate) =>
@@ -85,5 +87,37 @@ public class LocalPortSupervisorTests : VirtualTimeTestKit
         }, TimeSpan.FromSeconds(3));
         Assert.Equal(["high", "low"], stopping);
         Assert.All(_tunnels.Started, t => Assert.True(t.StoppedGracefully));
+    }
+
+    [Fact]
+    public void Without_auto_start_services_are_listed_stopped_and_start_only_when_asked()
+    {
+        var root = StartRoot(autoStart: false, Specs.Service("web"), Specs.Service("db"));
+
+        AwaitAll(root, s => s.State == ServiceState.Stopped);
+        Assert.True(_tunnels.NoneStartedWithin(TimeSpan.FromMilliseconds(200)));
+        root.Tell(new StopService("db"), TestActor);
+        FishForMessage<CommandAccepted>(_ => true, TimeSpan.FromSeconds(3));
+        root.Tell(new StartService("web"), TestActor);
+        FishForMessage<CommandAccepted>(_ => true, TimeSpan.FromSeconds(3));
+
+        ExpectStatus("web", s => s is { State: ServiceState.Running, Healthy: true });
+        Assert.Single(_tunnels.Started);
+        Assert.Equal(ServiceState.Stopped, root.Ask<StatusSnapshot>(GetStatus.Instance).Result.Services.Single(s => s.Name == "db").State);
+    }
+
+    [Fact]
+    public void A_forced_stop_gives_the_tunnel_no_grace_and_a_plain_stop_does()
+    {
+        var root = StartRoot(Specs.Service("web"), Specs.Service("db"));
+        AwaitAll(root, s => s.State == ServiceState.Running);
+
+        root.Tell(new StopService("web", Force: true), TestActor);
+        root.Tell(new StopService("db"), TestActor);
+
+        AwaitAll(root, s => s.State == ServiceState.Stopped);
+        var tunnels = _tunnels.Started.ToDictionary(t => t.Service);
+        Assert.Equal(TimeSpan.Zero, tunnels["web"].StopGrace);
+        Assert.True(tunnels["db"].StopGrace > TimeSpan.Zero);
     }
 }

@@ -48,6 +48,8 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public bool IsSuspended { get; set; }
     public bool Killed { get; private set; }
     public bool StoppedGracefully { get; private set; }
+    /// <summary>The grace the last StopAsync allowed.</summary>
+    public TimeSpan? StopGrace { get; private set; }
 
     public void MakeReady() => _ready.TrySetResult(new IPEndPoint(IPAddress.Loopback, 9));
     public void FailToStart(string why) => _ready.TrySetException(new TunnelStartException(why));
@@ -57,6 +59,7 @@ public sealed class FakeTunnel(int pid) : ITunnel
     public async Task StopAsync(TimeSpan grace, bool killAfterGrace = true)
     {
         StoppedGracefully = true;
+        StopGrace = grace;
         if (HoldStop is { } hold) await hold.Task;
         _exited.TrySetResult(0);
     }

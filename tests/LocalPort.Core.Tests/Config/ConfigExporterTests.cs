@@ -116,4 +116,35 @@ public sealed class ConfigExporterTests
 
         AssertEquivalent(original, LoadValid(ConfigExporter.ToYaml(original)), (_, masked) => masked.Reveal() == ConfigExporter.Mask);
     }
+
+    [Fact]
+    public void The_json_export_is_valid_json_that_loads_back_to_the_same_config()
+    {
+        var original = LoadValid(Rich, Env);
+
+        var json = ConfigExporter.ToJson(original);
+
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        Assert.Equal(4, document.RootElement.GetProperty("services").GetArrayLength());
+        Assert.Equal(5432, document.RootElement.GetProperty("services")[0].GetProperty("local_port").GetInt32());
+        Assert.Equal("15s", document.RootElement.GetProperty("services")[0].GetProperty("health_check").GetProperty("interval").GetString());
+        Assert.DoesNotContain("ssh-secret", json);
+        AssertEquivalent(original, LoadValid(json), (_, masked) => masked.Reveal() == ConfigExporter.Mask);
+    }
+
+    [Fact]
+    public void Without_defaults_the_export_leaves_out_default_values_and_still_loads_back_the_same()
+    {
+        var original = LoadValid(Rich, Env);
+
+        var yaml = ConfigExporter.ToYaml(original, includeDefaults: false);
+
+        Assert.DoesNotContain("force_cleanup", yaml);
+        Assert.DoesNotContain("success_threshold: 1", yaml);
+        Assert.DoesNotContain("priority: 0", yaml);
+        Assert.Contains("cancel_tasks: 500ms", yaml);
+        Assert.Contains("max_attempts: 3", yaml);
+        Assert.True(yaml.Length < ConfigExporter.ToYaml(original).Length / 2 + 600, yaml);
+        AssertEquivalent(original, LoadValid(yaml), (_, masked) => masked.Reveal() == ConfigExporter.Mask);
+    }
 }

@@ -32,6 +32,7 @@ public sealed class ConfigLocatorTests : IDisposable
     public void Candidates_are_listed_in_the_one_search_order_with_their_origin()
     {
         _env[ConfigLocator.EnvironmentVariable] = "from-env.yaml";
+        _env[ConfigLocator.UpstreamEnvironmentVariable] = "from-upstream-env.yaml";
 
         var candidates = ConfigLocator.Candidates("given.yaml", _env.GetValueOrDefault, _cwd, _home);
 
@@ -39,6 +40,7 @@ public sealed class ConfigLocatorTests : IDisposable
             [
                 (Path.Combine(_cwd, "given.yaml"), "--config"),
                 (Path.Combine(_cwd, "from-env.yaml"), "$LOCALPORT_CONFIG"),
+                (Path.Combine(_cwd, "from-upstream-env.yaml"), "$LOCALPORT_CONFIG_FILE"),
                 (Path.Combine(_cwd, "localport.yaml"), "current directory"),
                 (Path.Combine(_cwd, "localport.yml"), "current directory"),
                 (Path.Combine(_cwd, ".localport.yaml"), "current directory"),
@@ -65,6 +67,15 @@ public sealed class ConfigLocatorTests : IDisposable
         _env[ConfigLocator.EnvironmentVariable] = "~/nowhere.yaml";
 
         Assert.Equal(Path.Combine(_home, "nowhere.yaml"), Find());
+    }
+
+    [Fact]
+    public void Upstreams_LOCALPORT_CONFIG_FILE_wins_over_the_search_even_when_missing()
+    {
+        Touch(Path.Combine(_cwd, "localport.yaml"));
+        _env[ConfigLocator.UpstreamEnvironmentVariable] = "~/upstream.yaml";
+
+        Assert.Equal(Path.Combine(_home, "upstream.yaml"), Find());
     }
 
     [Fact]

@@ -105,8 +105,8 @@ public sealed class LocalPortProcess : IDisposable
         info.Environment["HOME"] = home;
         // Nothing from the developer's environment may choose another file or directory.
         // Nor may a service manager the tests run under (NOTIFY_SOCKET) hear from them; tests that want one pass their own.
-        foreach (var variable in new[] { "LOCALPORT_CONFIG", "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG",
-                     "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" })
+        foreach (var variable in new[] { "LOCALPORT_CONFIG", "LOCALPORT_CONFIG_FILE", "LOCALPORT_RUNTIME_DIR", "LOCALPORT_LOG_LEVEL", "LOCALPORT_NO_COLOR",
+                     "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" })
             info.Environment.Remove(variable);
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
@@ -129,6 +129,22 @@ public sealed class LocalPortProcess : IDisposable
     {
         using var process = Start(home, workingDirectory, environment, arguments);
         var code = process.WaitForExit(bound);
+        return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
+    }
+
+    /// <summary>
+    /// Runs `localport ARGS` on a terminal, as a user at a shell would: util-linux script(1) gives it a pseudo-terminal
+    /// (so tables and colours are what a person sees), 200 columns wide so nothing wraps.
+    /// </summary>
+    public static Run.Result InvokeOnTerminal(string home, string workingDirectory, params string[] arguments)
+    {
+        var info = StartInfo(home, workingDirectory, new Dictionary<string, string?> { ["TERM"] = "xterm" }, arguments);
+        var command = string.Join(' ', new[] { info.FileName }.Concat(info.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+        info.ArgumentList.Clear();
+        foreach (var argument in new[] { "-qec", $"stty cols 200 rows 50; exec {command}", "/dev/null" }) info.ArgumentList.Add(argument);
+        info.FileName = "/usr/bin/script";
+        using var process = new LocalPortProcess(info);
+        var code = process.WaitForExit(TimeSpan.FromSeconds(30));
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
 
