@@ -40,7 +40,17 @@ switch ($Verb) {
     "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo -m:1 --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
     "run"   { Invoke-VisibleBuild; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
     "bench" { Invoke-VisibleBuild; bash bench/run.sh @Rest; exit $LASTEXITCODE }
-    "pack"  { dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -nologo -o (Join-Path $artifacts "packages") @Rest; exit $LASTEXITCODE }
+    "pack"  {
+        # The localport tool, then the libraries it is built from (built by then) for apps that embed LocalPort.
+        $packages = Join-Path $artifacts "packages"
+        dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -nologo -o $packages @Rest
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        foreach ($library in "Core", "Actors", "Control") {
+            dotnet pack "src/LocalPort.$library/LocalPort.$library.csproj" -c $configuration -nologo --no-build -o $packages @Rest
+            if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        }
+        exit 0
+    }
     "clean" { Remove-Item -Recurse -Force $artifacts -ErrorAction SilentlyContinue }
     default { Write-Error "usage: ./build.ps1 build|test|run|bench|pack|clean"; exit 2 }
 }

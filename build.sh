@@ -58,13 +58,23 @@ test_all() {
   return "$status"
 }
 
+# The localport tool, then the libraries it is built from (built by then) for apps that embed LocalPort.
+pack() {
+  dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c "$configuration" -nologo -o "$artifacts/packages" "$@"
+  local library
+  for library in Core Actors Control; do
+    dotnet pack "src/LocalPort.$library/LocalPort.$library.csproj" -c "$configuration" -nologo --no-build -o "$artifacts/packages" "$@"
+  done
+  echo "install with: dotnet tool install --global --add-source $artifacts/packages localport"
+  echo "embed with:   dotnet add package LocalPort.Actors (and LocalPort.Control) with $artifacts/packages as a package source"
+}
+
 case "${1:-build}" in
   build) shift || true; build "$@" ;;
   test)  shift; test_all "$@" ;;
   run)   shift; build_visibly; exec "$launcher" demo --config config/localport.yaml "$@" ;;
   bench) shift; build_visibly; exec bench/run.sh "$@" ;;
-  pack)  shift; dotnet pack src/LocalPort.Cli/LocalPort.Cli.csproj -c "$configuration" -nologo -o "$artifacts/packages" "$@"
-         echo "install with: dotnet tool install --global --add-source $artifacts/packages localport" ;;
+  pack)  shift; pack "$@" ;;
   clean) rm -rf "$artifacts" ;;
   *) echo "usage: ./build.sh build|test|run|bench|pack|clean" >&2; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ if (LogLevels.CheckEnvironment() is { } badLevel)
     Console.Error.WriteLine(badLevel);
     return ExitCodes.UsageOrConfig;
 }
-if (GlobalOptions.NoColorRequested(parse)) Spectre.Console.AnsiConsole.Console = GlobalOptions.CreateConsole(parse);
+if (GlobalOptions.NoColorRequested(parse)) GlobalOptions.UseColourlessConsole(parse);
 try
 {
     // Signals belong to the supervisor (one owner), so the parser must not claim Ctrl-C.

@@ -8,6 +8,8 @@ using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Core;
 using LocalPort.Core.Config;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace LocalPort.Actors.Hosting;
 
@@ -56,11 +58,18 @@ public static class LocalPortHostingExtensions
     public const string ConfigWatcherName = "localport-config-watcher";
     public const string NotifierName = "localport-systemd-notifier";
 
+    /// <summary>Room after LocalPort's four phases for the rest of CoordinatedShutdown (unbind, cluster leave, termination).</summary>
+    public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>The <c>HostOptions.ShutdownTimeout</c> a host needs so LocalPort's phases can run out their timeouts.</summary>
+    public static TimeSpan HostShutdownTimeout(ShutdownTimeouts timeouts) =>
+        timeouts.StopNewWork + timeouts.CompleteCurrent + timeouts.CancelTasks + timeouts.ForceCleanup + ShutdownMargin;
+
     /// <summary>Adds the LocalPort supervision tree to the host's ActorSystem.</summary>
     public static AkkaConfigurationBuilder WithLocalPort(this AkkaConfigurationBuilder builder, LocalPortOptions options)
     {
         builder.AddHocon(LocalPortHocon.WithTimeouts(options.Config.Shutdown), HoconAddMode.Append);
-        builder.WithActors((system, registry) =>
+        builder.WithActors((system, registry, resolver) =>
         {
             var runtime = options.Runtime ?? LocalPortRuntime.Real(options.Paths);
             var root = system.ActorOf(LocalPortSupervisor.Props(options.SelectedServices, runtime, options.IsSelected, options.Config.ClusterHealth,
@@ -77,6 +86,7 @@ public static class LocalPortHostingExtensions
             }
 
             var shutdown = CoordinatedShutdown.Get(system);
+            WarnIfTheHostStopsFirst(system, shutdown, resolver.GetService<IOptions<HostOptions>>()?.Value);
             var coordinator = system.ActorOf(
                 ShutdownCoordinator.Props(root, runtime.Ledger, shutdown.Timeout, runtime.FlushLogs, runtime.OnShutdownCompleted, watcher),
                 CoordinatorName);
@@ -111,6 +121,22 @@ public static class LocalPortHostingExtensions
             return;
         }
         system.ActorOf(SystemdNotifier.Props(address, root, NotifySocket.WatchdogInterval()), NotifierName);
+    }
+
+    /// <summary>
+    /// Akka.Hosting runs CoordinatedShutdown inside the host's StopAsync: a host that gives up sooner leaves force-cleanup
+    /// unrun and tunnels behind. Warned about, not changed: the host's timeout is the host's.
+    /// </summary>
+    private static void WarnIfTheHostStopsFirst(ActorSystem system, CoordinatedShutdown shutdown, HostOptions? host)
+    {
+        if (host is null) return;
+        var needed = ShutdownPhases.All.Aggregate(TimeSpan.Zero, (sum, phase) => sum + shutdown.Timeout(phase)) + ShutdownMargin;
+        if (host.ShutdownTimeout >= needed) return;
+        system.Log.Warning(
+            $"LocalPort: the host's shutdown timeout ({host.ShutdownTimeout.TotalSeconds:0.#} s) is shorter than LocalPort's shutdown " +
+            $"phases may take ({needed.TotalSeconds:0.#} s: their timeouts and {ShutdownMargin.TotalSeconds:0.#} s for the rest of " +
+            "CoordinatedShutdown); a slow shutdown would be cut off before force-cleanup and leave tunnels behind. " +
+            $"Set HostOptions.ShutdownTimeout to at least {needed.TotalSeconds:0.#} s.");
     }
 
     /// <summary>

@@ -133,7 +133,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
 
     private void Common()
     {
-        Receive<GetLastReload>(_ => Sender.Tell(new LastReload(_last)));
+        Receive<GetLastReload>(_ => Sender.Tell(new LastReload(_last) { ConfigPath = _path }));
         Receive<StopWatching>(_ =>
         {
             StopWatchingNow();

@@ -64,8 +64,11 @@ public sealed class GetLastReload
     private GetLastReload() { }
 }
 
-/// <summary>The last reload, or null when none was tried since start.</summary>
-public sealed record LastReload(ReloadResult? Result);
+/// <summary>The last reload, or null when none was tried since start, and the file being watched.</summary>
+public sealed record LastReload(ReloadResult? Result)
+{
+    public string? ConfigPath { get; init; }
+}
 
 /// <summary>
 /// Shutdown's stop-new-work: the <see cref="ConfigWatcher"/> stops watching and refuses every later reload;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 
 namespace LocalPort.Cli.Chaos;
 

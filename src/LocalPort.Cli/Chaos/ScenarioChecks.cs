@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core.Chaos;
 using LocalPort.Core.Config;
 using LocalPort.Core.Processes;

@@ -1,6 +1,6 @@
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Commands;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using LocalPort.Core.Chaos;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core.Chaos;
 using LocalPort.Core.Config;
 using LocalPort.Core.Relay.Toxics;

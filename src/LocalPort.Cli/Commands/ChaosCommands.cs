@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using LocalPort.Cli.Chaos;
 using LocalPort.Cli.Common;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using LocalPort.Core.Relay.Toxics;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LocalPort.Actors.Hosting;
 using LocalPort.Cli.Common;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using LocalPort.Cli.Running;
 using LocalPort.Core;
@@ -114,7 +114,6 @@ public static class DaemonCommands
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "daemon")
             {
-                ConfigPath = config.SourcePath,
                 ConsoleLogs = !parse.GetValue(Detached),
                 ConsoleLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
                 FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,

@@ -5,7 +5,6 @@ using LocalPort.Cli.Running;
 using LocalPort.Core;
 using LocalPort.Core.Config;
 using Serilog.Events;
-using Spectre.Console;
 
 namespace LocalPort.Cli.Commands;
 
@@ -92,7 +91,6 @@ public static class RunCommand
         {
             host = await SupervisorHost.StartAsync(new SupervisorHostOptions(options, "run")
             {
-                ConfigPath = config.SourcePath,
                 ConsoleLogs = !interactive,
                 ConsoleLevel = level,
                 FileLevel = GlobalOptions.RequestedLevel(parse) ?? LogEventLevel.Information,
@@ -108,8 +106,7 @@ public static class RunCommand
 
         if (interactive)
         {
-            var console = GlobalOptions.CreateConsole(parse);
-            await LiveStatus.LiveTableAsync(host.System, host.Root, console, host.ShutdownStarted);
+            await LiveStatus.LiveTableAsync(host.System, host.Root, parse, host.ShutdownStarted);
             liveEnded.TrySetResult();
         }
         else

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 
 namespace LocalPort.Cli.Commands;

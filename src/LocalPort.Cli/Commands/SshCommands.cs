@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LocalPort.Cli.Common;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core;
 using LocalPort.Core.Config;
 using LocalPort.Core.Forwarding;

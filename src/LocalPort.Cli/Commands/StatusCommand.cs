@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LocalPort.Cli.Common;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using Spectre.Console;
 

@@ -77,6 +77,12 @@ public static class GlobalOptions
         || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"))
         || Environment.GetEnvironmentVariable(NoColorVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
 
+    /// <summary>
+    /// Spectre's default console without colours. Its own method, so Spectre.Console (two descriptors for good) loads only
+    /// when asked for, not in every `run` and daemon.
+    /// </summary>
+    public static void UseColourlessConsole(ParseResult parse) => AnsiConsole.Console = CreateConsole(parse);
+
     /// <summary>The terminal with colours unless the user asked for none.</summary>
     public static IAnsiConsole CreateConsole(ParseResult parse) => AnsiConsole.Create(new AnsiConsoleSettings
     {

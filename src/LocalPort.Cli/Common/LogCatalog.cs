@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LocalPort.Cli.Commands;
-using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Cli.Daemon;
 using LocalPort.Core;
 using LocalPort.Core.Config;

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using LocalPort.Control;
 
 namespace LocalPort.Cli.Control;
 

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using LocalPort.Control;
 using LocalPort.Core.Processes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core;
 using LocalPort.Core.Processes;
 

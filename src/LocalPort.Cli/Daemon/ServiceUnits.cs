@@ -10,8 +10,11 @@ namespace LocalPort.Cli.Daemon;
 /// </summary>
 public sealed record ServiceUnitSpec(IReadOnlyList<string> Command, IReadOnlyList<KeyValuePair<string, string>> Environment, TimeSpan StopTimeout)
 {
-    /// <summary>Time beyond the shutdown phases for the host to stop, flush its logs and exit.</summary>
-    public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Time beyond the shutdown phases: the host's own margin (the rest of CoordinatedShutdown), then 5 s for the
+    /// process to kill what is left, flush its logs and exit.
+    /// </summary>
+    public static readonly TimeSpan StopMargin = Actors.Hosting.LocalPortHostingExtensions.ShutdownMargin + TimeSpan.FromSeconds(5);
 
     /// <summary>Variables copied from the installing shell: where state lives, which kubeconfig, where programs and .NET are.</summary>
     public static readonly string[] CarriedVariables =

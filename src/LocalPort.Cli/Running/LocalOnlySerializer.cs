@@ -7,13 +7,12 @@ namespace LocalPort.Cli.Running;
 /// Takes the place of Akka's default JSON serializer in the CLI's own ActorSystem, which is local: no message leaves
 /// the process, so none is ever serialized, and Newtonsoft.Json is never loaded (every loaded assembly holds two
 /// descriptors for the life of the process). Being asked to serialize is a bug, and it says so.
+/// Named in hocon/localport-cli.hocon (akka.actor.serializers.json).
 /// </summary>
 public sealed class LocalOnlySerializer(ExtendedActorSystem system) : Serializer(system)
 {
     /// <summary>What Akka calls when the name has serialization-settings (akka.actor.serialization-settings.json does).</summary>
     public LocalOnlySerializer(ExtendedActorSystem system, Akka.Configuration.Config settings) : this(system) { }
-
-    public const string Hocon = $"akka.actor.serializers.json = \"{nameof(LocalPort)}.{nameof(Cli)}.{nameof(Running)}.{nameof(LocalOnlySerializer)}, localport\"";
 
     /// <summary>Unique among the system's serializers (Akka reserves 0-40 for its own; JSON's 1 is not in use here).</summary>
     public override int Identifier => 1001;

@@ -12,6 +12,7 @@ using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
 using LocalPort.Cli.Control;
+using LocalPort.Control;
 using LocalPort.Core;
 using LocalPort.Core.Processes;
 using Microsoft.AspNetCore.Builder;
@@ -28,7 +29,6 @@ namespace LocalPort.Cli.Running;
 /// <summary>How a supervisor host runs: foreground `run`/`demo` or the daemon.</summary>
 public sealed record SupervisorHostOptions(LocalPortOptions LocalPort, string Mode)
 {
-    public string? ConfigPath { get; init; }
     public bool ConsoleLogs { get; init; }
     public LogEventLevel ConsoleLevel { get; init; } = LogEventLevel.Warning;
     /// <summary>The daemon log's level (--debug, --log-level, $LOCALPORT_LOG_LEVEL).</summary>
@@ -91,7 +91,7 @@ public sealed class SupervisorHost : IAsyncDisposable
 
         var logger = CreateLogger(paths, options);
         logger.Debug("log level: console {Console}, daemon log {File}; config {Config}; state {State}; runtime {Runtime}",
-            options.ConsoleLogs ? options.ConsoleLevel : "off", options.FileLevel, options.ConfigPath ?? "-", paths.StateDirectory, paths.RuntimeDirectory);
+            options.ConsoleLogs ? options.ConsoleLevel : "off", options.FileLevel, options.LocalPort.ConfigPath ?? "-", paths.StateDirectory, paths.RuntimeDirectory);
         if (FileLimits.Current() is { } limit)
             logger.Information("open files: limit {Soft} (hard {Hard}), {Open} open at start", limit.Soft, limit.Hard, FileLimits.OpenCount());
         // A supervisor that crashed or was kill -9'd left its children behind: reap ours, only ours.
@@ -118,8 +118,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton<IHostLifetime, SignalsAreOurs>();
+        builder.Services.AddLocalPortControl(control => control.Mode = options.Mode);
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(40));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = LocalPortHostingExtensions.HostShutdownTimeout(options.LocalPort.Config.Shutdown));
         // Serilog.Log owns the logger (Akka.Logger.Serilog writes there): DisposeAsync closes and flushes it last.
         Serilog.Log.Logger = logger;
         builder.Logging.ClearProviders().AddSerilog(logger, dispose: false);
@@ -134,39 +135,22 @@ public sealed class SupervisorHost : IAsyncDisposable
                 // stays a property in the JSON log instead of being flattened to text by the ILoggerFactory bridge.
                 loggers.AddSerilogLogging();
             });
-            // Our own process: Akka's timer wheel may tick every 50 ms instead of 10 ms. Checks and backoff are
-            // timed in hundreds of milliseconds, and an idle supervisor wakes 20 times a second instead of 100.
-            akka.AddHocon("akka.scheduler.tick-duration = 50ms", HoconAddMode.Prepend);
-            // Nothing here is ever serialized: the default JSON serializer would load Newtonsoft.Json for nothing.
-            akka.AddHocon(LocalOnlySerializer.Hocon, HoconAddMode.Prepend);
+            // Our own process, our own settings: logging, the scheduler's tick, no CLR exit hook, no JSON serializer
+            // (hocon/localport-cli.hocon).
+            akka.AddHocon(CliHocon.Value, HoconAddMode.Prepend);
             // Our actors' debug lines exist only when Akka itself logs at debug.
             if (MinimumLevel(options) <= LogEventLevel.Debug) akka.AddHocon("akka.loglevel = DEBUG", HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
+            akka.WithActors((system, _) => DrainLogsBeforeTermination(system));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
         });
 
         runtime.Ledger.ChildrenChanged += () => ChildrenFile.Write(paths.ChildrenFile, runtime.Ledger.Children);
         var app = builder.Build();
-        var startedAt = DateTimeOffset.Now;
-        SupervisorHost? host = null;
-        ControlApi.Map(app, new ControlContext(
-            app.Services,
-            options.Mode, options.ConfigPath, startedAt,
-            LastReload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher)) return null;
-                var last = await watcher.Ask<LastReload>(GetLastReload.Instance, TimeSpan.FromSeconds(5));
-                return last.Result is null ? null : ReloadViews.From(last.Result);
-            },
-            Reload: async () =>
-            {
-                if (!app.Services.GetRequiredService<ActorRegistry>().TryGet<ConfigWatcher>(out var watcher))
-                    return new ReloadView(false, "this supervisor was started without a configuration file to reload", DateTimeOffset.Now);
-                // Restarts inside a reload wait for old tunnels to stop: allow for the stop grace and more.
-                return ReloadViews.From(await watcher.Ask<ReloadResult>(ReloadConfig.Instance, TimeSpan.FromSeconds(30)));
-            },
-            LastShutdownReport: () => host?.Report.IsCompletedSuccessfully == true ? host.Report.Result : null));
+        // First: a request from another user is answered with 403 and nothing else.
+        PeerCheck.Use(app);
+        app.MapLocalPort();
         await app.StartAsync();
 
         File.SetUnixFileMode(paths.ControlSocket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -174,9 +158,35 @@ public sealed class SupervisorHost : IAsyncDisposable
         _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
-        host = new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
-        return host;
+        return new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
     }
+
+    /// <summary>
+    /// Akka prints whatever is still in a logger's mailbox when the system stops to stdout (its LoggerMailbox), where
+    /// `run -o json` must print JSON only: the shutdown's last lines (force-cleanup, the report) are let through first.
+    /// An Identify is answered once the logger has handled everything queued before it.
+    /// </summary>
+    private static void DrainLogsBeforeTermination(ActorSystem system) =>
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "localport-drain-logs", async () =>
+        {
+            try
+            {
+                await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
+            }
+            catch (AskTimeoutException)
+            {
+                // A logger this far behind is not waited for any longer.
+            }
+            return Akka.Done.Instance;
+        });
+
+    private static readonly Lazy<string> CliHocon = new(() =>
+    {
+        using var stream = typeof(SupervisorHost).Assembly.GetManifestResourceStream("hocon.localport-cli.hocon")
+            ?? throw new InvalidOperationException("embedded resource hocon.localport-cli.hocon is missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
 
     /// <summary>
     /// Two requests to ourselves, a status with a query and an unknown path (404), then one exception formatted: the
@@ -368,29 +378,15 @@ public sealed class SupervisorHost : IAsyncDisposable
         public Task Started => _started.Task;
         public ChannelReader<object> Reader => _channel.Reader;
 
-        public void Listen(ActorSystem system)
-        {
-            var listener = system.ActorOf(Props.Create(() => new Listener(this)), "localport-cli-shutdown-events");
-            system.EventStream.Subscribe(listener, typeof(SignalHandled));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseStarted));
-            system.EventStream.Subscribe(listener, typeof(ShutdownPhaseCompleted));
-            _ = system.WhenTerminated.ContinueWith(_ => _channel.Writer.TryComplete(), TaskScheduler.Default);
-        }
+        public void Listen(ActorSystem system) => EventStreamChannel<object>.Open(system,
+            [typeof(SignalHandled), typeof(ShutdownPhaseStarted), typeof(ShutdownPhaseCompleted)], Noticed, _channel,
+            "localport-cli-shutdown-events");
 
-        private void Add(object e)
+        /// <summary>Passes every event on, noting the first sign of a shutdown.</summary>
+        private object Noticed(object e)
         {
             if (e is ShutdownPhaseStarted or SignalHandled { Signal: PosixSignal.SIGINT or PosixSignal.SIGTERM }) _started.TrySetResult();
-            _channel.Writer.TryWrite(e);
-        }
-
-        private sealed class Listener : ReceiveActor
-        {
-            public Listener(ShutdownEvents events)
-            {
-                Receive<SignalHandled>(events.Add);
-                Receive<ShutdownPhaseStarted>(events.Add);
-                Receive<ShutdownPhaseCompleted>(events.Add);
-            }
+            return e;
         }
     }
 }

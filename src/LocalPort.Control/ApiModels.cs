@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LocalPort.Actors.Services;
 
-namespace LocalPort.Cli.Control;
+namespace LocalPort.Control;
 
 /// <summary>The stable JSON shapes of the control API and of `-o json` output (documented in the README).</summary>
 public sealed record ServiceView(
@@ -20,6 +20,9 @@ public sealed record ServiceView(
     public static ServiceView From(ServiceStatus s) => new(
         s.Name, s.Technology.ToString().ToLowerInvariant(), JsonNamingPolicy.KebabCaseLower.ConvertName(s.State.ToString()),
         s.Healthy, s.Restarts, s.LocalPort, s.Pid, s.LastError, s.Since, s.NextAttempt);
+
+    /// <summary>A service dropped by a reload, as the event stream sends it so watchers can drop its row.</summary>
+    public static ServiceView Removed(string name) => new(name, "tcp", "removed", null, 0, 0, null, null, DateTimeOffset.MinValue);
 }
 
 public sealed record ReloadView(

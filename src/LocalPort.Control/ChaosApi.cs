@@ -7,8 +7,9 @@ using LocalPort.Core.Processes;
 using LocalPort.Core.Relay.Toxics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace LocalPort.Cli.Control;
+namespace LocalPort.Control;
 
 /// <summary>A toxic as the API shows it: Toxiproxy's shape, attributes in milliseconds, KB/s and bytes.</summary>
 public sealed record ToxicView(string Name, string Type, string Stream, double Toxicity, IReadOnlyDictionary<string, long> Attributes)
@@ -34,25 +35,26 @@ public sealed record ChaosOverview(string Instance, IReadOnlyList<ChaosStateView
 public sealed record ChaosResultView(string Service, string Result, string Detail, ChaosStateView? State);
 
 /// <summary>`/v1/chaos/...`: toxics on relays and faults on tunnel processes, all routed through the root supervisor.</summary>
-public static class ChaosApi
+internal static class ChaosApi
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private static TimeSpan AskTimeout => ControlApi.AskTimeout;
 
-    public static void Map(WebApplication app, ControlContext context)
+    internal static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/chaos", async () =>
+        app.MapGet("/v1/chaos", async (HttpRequest request) =>
         {
+            var http = request.HttpContext;
             var states = new List<ChaosStateView>();
-            foreach (var name in await Running(context))
-                if (await Ask(context, name, ListToxics.Instance) is ChaosState state) states.Add(ChaosStateView.From(state));
+            foreach (var name in await Running(http))
+                if (await Ask(http, name, ListToxics.Instance) is ChaosState state) states.Add(ChaosStateView.From(state));
             return Json(new ChaosOverview(ChildProcess.InstanceId, states));
         });
-        app.MapGet("/v1/chaos/{service}", async (string service) => Reply(await Ask(context, service, ListToxics.Instance)));
-        app.MapPost("/v1/chaos/{service}/toxics", async (string service, HttpRequest request) =>
+        app.MapGet("/v1/chaos/{service}", async (string service, HttpContext http) => Reply(await Ask(http, service, ListToxics.Instance)));
+        app.MapPost("/v1/chaos/{service}/toxics", async (string service, HttpContext http) =>
         {
             ToxicRequest? body;
             // Read whatever the content type says: `curl -d` sends JSON as form data.
-            try { body = await JsonSerializer.DeserializeAsync<ToxicRequest>(request.Body, ApiJson.Options); }
+            try { body = await JsonSerializer.DeserializeAsync<ToxicRequest>(http.Request.Body, ApiJson.Options); }
             catch (JsonException e) { return Json(new ErrorView($"the body is not a toxic: {e.Message}"), StatusCodes.Status400BadRequest); }
             if (body is null || string.IsNullOrWhiteSpace(body.Type))
                 return Json(new ErrorView($"give the toxic's type: one of {ToxicNames.TypeChoices}"), StatusCodes.Status400BadRequest);
@@ -61,47 +63,50 @@ public static class ChaosApi
             if (toxic is null)
                 return Json(new ErrorView(string.Join("; ", problems.Where(p => !p.IsWarning).Select(p => p.Key is null ? p.Message : $"{p.Key}: {p.Message}"))),
                     StatusCodes.Status400BadRequest);
-            return Reply(await Ask(context, service, new AddToxic(toxic)), StatusCodes.Status201Created);
+            return Reply(await Ask(http, service, new AddToxic(toxic)), StatusCodes.Status201Created);
         });
-        app.MapDelete("/v1/chaos/{service}/toxics/{name}", async (string service, string name) =>
-            Reply(await Ask(context, service, new RemoveToxic(name)), rejected: StatusCodes.Status404NotFound));
-        app.MapPost("/v1/chaos/{service}/reset", async (string service) => Reply(await Ask(context, service, ResetToxics.Instance)));
-        app.MapPost("/v1/chaos/reset", async () =>
+        app.MapDelete("/v1/chaos/{service}/toxics/{name}", async (string service, string name, HttpContext http) =>
+            Reply(await Ask(http, service, new RemoveToxic(name)), rejected: StatusCodes.Status404NotFound));
+        app.MapPost("/v1/chaos/{service}/reset", async (string service, HttpContext http) => Reply(await Ask(http, service, ResetToxics.Instance)));
+        app.MapPost("/v1/chaos/reset", async (HttpRequest request) =>
         {
+            var http = request.HttpContext;
             var results = new List<ChaosResultView>();
-            foreach (var name in await Running(context))
-                if (await Ask(context, name, ResetToxics.Instance) is ChaosApplied applied) results.Add(View(applied));
+            foreach (var name in await Running(http))
+                if (await Ask(http, name, ResetToxics.Instance) is ChaosApplied applied) results.Add(View(applied));
             return Json(results);
         });
-        app.MapPost("/v1/chaos/{service}/kill", async (string service) => Reply(await Ask(context, service, KillTunnel.Instance)));
-        app.MapPost("/v1/chaos/{service}/pause", async (string service, HttpRequest request) =>
+        app.MapPost("/v1/chaos/{service}/kill", async (string service, HttpContext http) => Reply(await Ask(http, service, KillTunnel.Instance)));
+        app.MapPost("/v1/chaos/{service}/pause", async (string service, HttpContext http) =>
         {
-            var text = request.Query["for"].FirstOrDefault() ?? "5s";
+            var text = http.Request.Query["for"].FirstOrDefault() ?? "5s";
             if (!Durations.TryParse(text, out var duration) || duration <= TimeSpan.Zero || duration > TimeSpan.FromHours(1))
                 return Json(new ErrorView($"'{text}' is not a pause length; use e.g. 500ms, 5s, 1m (at most 1h)"), StatusCodes.Status400BadRequest);
-            return Reply(await Ask(context, service, new PauseTunnel(duration)));
+            return Reply(await Ask(http, service, new PauseTunnel(duration)));
         });
-        app.MapPost("/v1/chaos/{service}/hold", async (string service, HttpRequest request) =>
+        app.MapPost("/v1/chaos/{service}/hold", async (string service, HttpContext http) =>
         {
-            var countText = request.Query["count"].FirstOrDefault() ?? "100";
+            var countText = http.Request.Query["count"].FirstOrDefault() ?? "100";
             if (!int.TryParse(countText, out var count) || count is < 1 or > 100_000)
                 return Json(new ErrorView($"'{countText}' is not a connection count; use 1 to 100000"), StatusCodes.Status400BadRequest);
-            var text = request.Query["for"].FirstOrDefault() ?? "30s";
+            var text = http.Request.Query["for"].FirstOrDefault() ?? "30s";
             if (!Durations.TryParse(text, out var duration) || duration <= TimeSpan.Zero || duration > TimeSpan.FromHours(1))
                 return Json(new ErrorView($"'{text}' is not a hold length; use e.g. 500ms, 5s, 1m (at most 1h)"), StatusCodes.Status400BadRequest);
-            return Reply(await Ask(context, service, new HoldConnections(count, duration)));
+            return Reply(await Ask(http, service, new HoldConnections(count, duration)));
         });
     }
 
-    private static async Task<IReadOnlyList<string>> Running(ControlContext context)
+    private static async Task<IReadOnlyList<string>> Running(HttpContext http)
     {
-        var snapshot = await context.Root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
+        var root = await LocalPortActors.Of(http).Root();
+        var snapshot = await root.Ask<StatusSnapshot>(GetStatus.Instance, AskTimeout);
         return snapshot.Services.Where(s => s.State != ServiceState.Disabled).Select(s => s.Name).ToList();
     }
 
-    private static async Task<object> Ask(ControlContext context, string service, ChaosAction action)
+    private static async Task<object> Ask(HttpContext http, string service, ChaosAction action)
     {
-        return await context.Root.Ask<object>(new ChaosCommand(service, action), AskTimeout);
+        var root = await LocalPortActors.Of(http).Root();
+        return await root.Ask<object>(new ChaosCommand(service, action), AskTimeout);
     }
 
     private static IResult Reply(object reply, int applied = StatusCodes.Status200OK, int rejected = StatusCodes.Status409Conflict) => reply switch
@@ -125,6 +130,5 @@ public static class ChaosApi
         { } other => other.GetRawText(),
     };
 
-    private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
-        Results.Text(ApiJson.Serialize(value), "application/json", statusCode: status);
+    private static IResult Json<T>(T value, int status = StatusCodes.Status200OK) => ControlApi.Json(value, status);
 }
