@@ -97,7 +97,7 @@ public sealed class ClusterMonitor : ReceiveActor, IWithTimers
             asker?.Tell(new Verdict(_cluster, true, null));
             return;
         }
-        _log.Debug("cluster {0}: probing now ({1})", _cluster.Name, request.Reason);
+        _log.Debug("cluster {Cluster}: probing now ({Reason})", _cluster.Name, request.Reason);
         if (_inFlight)
         {
             if (asker is not null) _next.Add(asker);
@@ -207,9 +207,9 @@ public sealed class ClusterMonitor : ReceiveActor, IWithTimers
     private void LogChange(string? error, TimeSpan latency)
     {
         if (_status.State == ClusterReachability.Unreachable)
-            _log.Warning("cluster {0}: unreachable ({1}); its kubectl services wait for it", _cluster.Name, error);
+            _log.Warning("cluster {Cluster}: unreachable ({Error}); its kubectl services wait for it", _cluster.Name, error);
         else
-            _log.Info("cluster {0}: reachable ({1:0} ms)", _cluster.Name, latency.TotalMilliseconds);
+            _log.Info("cluster {Cluster}: reachable ({LatencyMs:0} ms)", _cluster.Name, latency.TotalMilliseconds);
     }
 
     private void WatchConnects(bool on)

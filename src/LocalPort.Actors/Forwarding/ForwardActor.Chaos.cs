@@ -60,7 +60,7 @@ public sealed partial class ForwardActor
         Receive<ListToxics>(_ => Sender.Tell(ChaosStateNow()));
         Receive<KillTunnel>(_ => Signal(Posix.SIGKILL, "kill", pid =>
         {
-            _log.Warning("{0}: chaos: SIGKILL to tunnel pid {1}", _spec.Name, pid);
+            _log.Warning("{Service}: chaos: SIGKILL to tunnel pid {Pid}", _spec.Name, pid);
             return $"sent SIGKILL to pid {pid}";
         }));
         Receive<PauseTunnel>(m => Signal(Posix.SIGSTOP, "pause", pid =>
@@ -68,7 +68,7 @@ public sealed partial class ForwardActor
             var until = DateTimeOffset.Now + m.Duration;
             _paused = new PausedTunnel(_tunnel!, pid, until);
             Timers.StartSingleTimer(ResumeTimer, new ResumeTunnel(_tunnel!), m.Duration);
-            _log.Warning("{0}: chaos: SIGSTOP to tunnel pid {1} for {2}", _spec.Name, pid, Durations.Format(m.Duration));
+            _log.Warning("{Service}: chaos: SIGSTOP to tunnel pid {Pid} for {Duration}", _spec.Name, pid, Durations.Format(m.Duration));
             return $"sent SIGSTOP to pid {pid}; SIGCONT in {Durations.Format(m.Duration)}";
         }));
         Receive<ResumeTunnel>(m =>
@@ -81,7 +81,7 @@ public sealed partial class ForwardActor
             _holds.Add(m.Hold);
             Timers.StartSingleTimer(m.Hold, new ReleaseHold(m.Hold), m.Duration);
             var shortBy = m.Hold.Count < m.Asked ? $" (stopped at {m.Hold.Count}: {m.Hold.StoppedBy})" : "";
-            _log.Warning("{0}: chaos: holding {1} connections to port {2} for {3}{4}", _spec.Name, m.Hold.Count, BoundPort, Durations.Format(m.Duration), shortBy);
+            _log.Warning("{Service}: chaos: holding {Connections} connections to port {Port} for {Duration}{Shortfall}", _spec.Name, m.Hold.Count, BoundPort, Durations.Format(m.Duration), shortBy);
             m.ReplyTo.Tell(new ChaosApplied(_spec.Name,
                 $"holding {m.Hold.Count} connection(s) to port {BoundPort} for {Durations.Format(m.Duration)}{shortBy}", ChaosStateNow()));
         });
@@ -109,7 +109,7 @@ public sealed partial class ForwardActor
             hold.Dispose();
             _holds.Remove(hold);
             Timers.Cancel(hold);
-            if (only is not null) _log.Info("{0}: chaos: released {1} held connection(s)", _spec.Name, hold.Count);
+            if (only is not null) _log.Info("{Service}: chaos: released {Connections} held connection(s)", _spec.Name, hold.Count);
         }
     }
 
@@ -119,7 +119,7 @@ public sealed partial class ForwardActor
         if (_relay is not null) _relay.Toxics = toxics;
         // The parent keeps them for a replacement actor, should this one crash.
         Context.Parent.Tell(new ToxicsChanged(_spec.Name, toxics));
-        _log.Info("{0}: chaos: {1}; now {2}", _spec.Name, detail, toxics);
+        _log.Info("{Service}: chaos: {Detail}; now {Toxics}", _spec.Name, detail, toxics);
         Sender.Tell(new ChaosApplied(_spec.Name, detail, ChaosStateNow()));
     }
 
@@ -155,7 +155,7 @@ public sealed partial class ForwardActor
         Timers.Cancel(ResumeTimer);
         if (paused.Tunnel.Exited.IsCompleted) return;
         Posix.Signal(paused.Pid, Posix.SIGCONT);
-        _log.Info("{0}: chaos: SIGCONT to tunnel pid {1}", _spec.Name, paused.Pid);
+        _log.Info("{Service}: chaos: SIGCONT to tunnel pid {Pid}", _spec.Name, paused.Pid);
     }
 
     /// <summary>Re-applies <c>chaos:</c> when a reload changed it; otherwise toxics set by hand stay.</summary>
@@ -164,7 +164,7 @@ public sealed partial class ForwardActor
         if (before.Chaos.SequenceEqual(_spec.Chaos)) return;
         _toxics = ToxicSet.Of(_spec.Chaos);
         if (_relay is not null) _relay.Toxics = _toxics;
-        _log.Info("{0}: chaos from the configuration: {1}", _spec.Name, _toxics);
+        _log.Info("{Service}: chaos from the configuration: {Toxics}", _spec.Name, _toxics);
     }
 
     private ChaosState ChaosStateNow() => new(_spec.Name, CurrentToxics.All, _relay?.Active ?? 0,

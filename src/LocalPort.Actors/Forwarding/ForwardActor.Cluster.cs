@@ -57,7 +57,7 @@ public sealed partial class ForwardActor
         });
         Receive<VerdictOverdue>(m => m.Generation == _generation, _ =>
         {
-            _log.Warning("{0}: no word from the monitor of cluster {1}; counting the failure", _spec.Name, ClusterName);
+            _log.Warning("{Service}: no word from the monitor of cluster {Cluster}; counting the failure", _spec.Name, ClusterName);
             Charge(_pendingFailure ?? "failed");
         });
         CommonWhileActive();
@@ -69,7 +69,7 @@ public sealed partial class ForwardActor
         Timers.Cancel(RetryTimer);
         Timers.Cancel(VerdictTimer);
         _lastError = $"waiting for cluster {ClusterName}: {error ?? "unreachable"}";
-        _log.Warning("{0}: {1}; no restart is counted while it is away", _spec.Name, _lastError);
+        _log.Warning("{Service}: {Reason}; no restart is counted while it is away", _spec.Name, _lastError);
         Report(ServiceState.WaitingForCluster);
         Become(WaitingForCluster);
     }
@@ -80,7 +80,7 @@ public sealed partial class ForwardActor
         {
             Remember(m.Reachable, m.Error);
             if (!m.Reachable || _frozen) return;
-            _log.Info("{0}: cluster {1} is back; reconnecting", _spec.Name, ClusterName);
+            _log.Info("{Service}: cluster {Cluster} is back; reconnecting", _spec.Name, ClusterName);
             StartAttempt();
         });
         CommonWhileActive();
@@ -103,7 +103,7 @@ public sealed partial class ForwardActor
     private void RetryAfterWake()
     {
         if (_frozen) return;
-        _log.Info("{0}: machine woke; retrying now", _spec.Name);
+        _log.Info("{Service}: machine woke; retrying now", _spec.Name);
         Timers.Cancel(RetryTimer);
         _account.Forgive();
         StartAttempt();

@@ -197,7 +197,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             _relay.Toxics = CurrentToxics;
             var log = _log;
             var name = _spec.Name;
-            _relay.OnWarning = warning => log.Warning("{0}: {1}", name, warning);
+            _relay.OnWarning = warning => log.Warning("{Service}: {Warning}", name, warning);
             _relay.Start();
             LocalPortMetrics.For(Context.System).Track(name, _relay);
             return true;
@@ -241,7 +241,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             _endpoint = m.Endpoint;
             _relay!.SetTarget(m.Endpoint);
             RetireOldTunnel();
-            _log.Info("{0}: forwarding 127.0.0.1:{1} -> {2}", _spec.Name, _spec.LocalPort, m.Endpoint);
+            _log.Info("{Service}: forwarding 127.0.0.1:{LocalPort} -> {Endpoint}", _spec.Name, _spec.LocalPort, m.Endpoint);
             _account.Ready(Now);
             // Without health checks, being ready is all the proof there will be.
             if (!_spec.HealthCheck.Enabled) _account.Proven(Now);
@@ -280,7 +280,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         if (_relay?.ExhaustedWithin(window) == true || !FileLimits.HasRoom(_relay?.Headroom ?? 16))
         {
             if (!_warnedShortOfDescriptors)
-                _log.Warning("{0}: checks fail ({1}) while LocalPort is short of file descriptors; keeping the tunnel", _spec.Name, unhealthy.Reason);
+                _log.Warning("{Service}: checks fail ({Reason}) while LocalPort is short of file descriptors; keeping the tunnel", _spec.Name, unhealthy.Reason);
             _warnedShortOfDescriptors = true;
             Context.Parent.Tell(new ChecksInconclusive(_spec.Name));
             return;
@@ -312,7 +312,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     {
         Receive<RetryDue>(m => m.Generation == _generation, _ =>
         {
-            _log.Info("{0}: trying again after giving up", _spec.Name);
+            _log.Info("{Service}: trying again after giving up", _spec.Name);
             StartAttempt();
         });
         Receive<Wake>(_ => RetryAfterWake());
@@ -429,16 +429,16 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         var wasFailed = _account.GaveUp;
         var decision = _account.Failed(Now, _runtime.Random());
         if (decision.GaveUp)
-            _log.Warning("{0}: {1}; gave up after {2} failed start(s) in a row{3}", _spec.Name, reason, decision.Count,
+            _log.Warning("{Service}: {Reason}; gave up after {Failures} failed start(s) in a row{Retry}", _spec.Name, reason, decision.Count,
                 decision.Delay == Timeout.InfiniteTimeSpan ? " (restart_policy.enabled is false); `localport restart` tries again"
                     : $"; trying again every {Durations.Format(decision.Delay)}");
         else if (wasFailed)
-            _log.Info("{0}: still failing: {1}", _spec.Name, reason);
+            _log.Info("{Service}: still failing: {Reason}", _spec.Name, reason);
         else if (decision.Incident)
-            _log.Warning("{0}: {1}; reconnecting{2}", _spec.Name, reason,
+            _log.Warning("{Service}: {Reason}; reconnecting{Delay}", _spec.Name, reason,
                 decision.Delay > FailureAccount.RetryFloor ? $" in {Durations.Format(decision.Delay)} (dropped {decision.Count} time(s) right after starting)" : "");
         else
-            _log.Warning("{0}: {1} (failure {2})", _spec.Name, reason, decision.Count);
+            _log.Warning("{Service}: {Reason} (failure {Failures})", _spec.Name, reason, decision.Count);
 
         _generation++;
         if (_account.GaveUp)
@@ -526,7 +526,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         });
         Receive<Stop>(_ => Sender.Tell(new Stopped(_spec.Name)));
         // A restart asked for while stopping is overtaken by the stop.
-        Receive<Restart>(_ => _log.Info("{0}: restart ignored: the service is stopping", _spec.Name));
+        Receive<Restart>(_ => _log.Info("{Service}: restart ignored: the service is stopping", _spec.Name));
         Stale();
     }
 

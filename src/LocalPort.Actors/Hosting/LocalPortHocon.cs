@@ -17,6 +17,17 @@ public static class LocalPortHocon
             }
             """).WithFallback(ConfigurationFactory.ParseString(Text));
 
+    /// <summary>
+    /// The four phases' timeouts added up, read back from the HOCON the ActorSystem gets (localport.yaml over hocon/):
+    /// the longest a shutdown can take before force-cleanup's end.
+    /// </summary>
+    public static TimeSpan PhaseTimeoutSum(Core.Config.ShutdownTimeouts timeouts)
+    {
+        var config = WithTimeouts(timeouts);
+        return Shutdown.ShutdownPhases.All.Aggregate(TimeSpan.Zero,
+            (sum, phase) => sum + config.GetTimeSpan($"akka.coordinated-shutdown.phases.{phase}.timeout"));
+    }
+
     private static string Ms(TimeSpan value) => $"{(long)value.TotalMilliseconds} ms";
 
     private static string Read(string name)

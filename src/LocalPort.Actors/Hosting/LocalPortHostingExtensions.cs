@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using LocalPort.Actors.Reload;
+using LocalPort.Actors.ServiceManager;
 using LocalPort.Actors.Services;
 using LocalPort.Actors.Shutdown;
 using LocalPort.Actors.Supervision;
@@ -38,6 +39,11 @@ public sealed record LocalPortOptions(LocalPortConfig Config)
     public bool HandleSignals { get; init; }
     /// <summary>False: the selected services are known (status shows them stopped) but none starts until a start command.</summary>
     public bool AutoStart { get; init; } = true;
+    /// <summary>
+    /// When NOTIFY_SOCKET is set (systemd's Type=notify), send READY=1 once the services serve, RELOADING=1/READY=1 around
+    /// reloads, STOPPING=1 and WATCHDOG=1 (<see cref="SystemdNotifier"/>). Turn it off in a host that notifies systemd itself.
+    /// </summary>
+    public bool NotifyServiceManager { get; init; } = true;
 
     public IEnumerable<ServiceSpec> SelectedServices => Config.Services.Where(IsSelected);
 
@@ -50,6 +56,7 @@ public static class LocalPortHostingExtensions
     public const string RootName = "localport";
     public const string CoordinatorName = "localport-shutdown";
     public const string ConfigWatcherName = "localport-config-watcher";
+    public const string NotifierName = "localport-systemd-notifier";
 
     /// <summary>Room after LocalPort's four phases for the rest of CoordinatedShutdown (unbind, cluster leave, termination).</summary>
     public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
@@ -93,6 +100,10 @@ public static class LocalPortHostingExtensions
                 });
             }
 
+            // Nothing of the notifier is touched unless a service manager asked for notifications.
+            if (options.NotifyServiceManager && NotifySocket.AddressFromEnvironment() is { } notifyAddress)
+                StartNotifier(system, root, notifyAddress);
+
             if (options.HandleSignals)
             {
                 var signals = new SignalBridge(coordinator);
@@ -100,6 +111,16 @@ public static class LocalPortHostingExtensions
             }
         });
         return builder;
+    }
+
+    private static void StartNotifier(ActorSystem system, IActorRef root, string address)
+    {
+        if (NotifySocket.EndPointOf(address) is null)
+        {
+            system.Log.Warning("not notifying the service manager: {NotifySocket} is neither an absolute path nor an abstract '@' name", address);
+            return;
+        }
+        system.ActorOf(SystemdNotifier.Props(address, root, NotifySocket.WatchdogInterval()), NotifierName);
     }
 
     /// <summary>

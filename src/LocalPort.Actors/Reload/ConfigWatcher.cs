@@ -69,7 +69,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
         var name = Path.GetFileName(_path);
         if (!Directory.Exists(directory))
         {
-            _log.Warning("not watching {0}: its directory does not exist; SIGHUP and `daemon reload` still reload", _path);
+            _log.Warning("not watching {Path}: its directory does not exist; SIGHUP and `daemon reload` still reload", _path);
             return null;
         }
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
@@ -158,6 +158,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
         _replyTo = replyTo;
         _busy = true;
         Become(Busy);
+        Context.System.EventStream.Publish(new ReloadStarted(_path));
         var loader = _loader;
         var path = _path;
         Task.Run(() => loader(path)).ContinueWith(t => t.IsCompletedSuccessfully
@@ -177,7 +178,7 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
             Finish(ReloadResult.Refused(loaded.Result is null ? $"{_path}: cannot load: {loaded.Failure}" : Describe(loaded.Result)));
             return;
         }
-        foreach (var warning in result.Warnings) _log.Warning("{0}", warning);
+        foreach (var warning in result.Warnings) _log.Warning("{Warning}", warning);
         _root.Tell(new ApplyConfig(result.Config!));
     }
 
@@ -191,8 +192,8 @@ public sealed class ConfigWatcher : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void Finish(ReloadResult result)
     {
         _last = result;
-        if (result.Ok) _log.Info("{0}", result);
-        else _log.Warning("{0}", result);
+        if (result.Ok) _log.Info("{Reload}", result);
+        else _log.Warning("{Reload}", result);
         Context.System.EventStream.Publish(result);
         _replyTo?.Tell(result);
         _replyTo = null;

@@ -48,6 +48,9 @@ public sealed record ReloadResult(
         names.Count == 0 ? "" : $" {label} {string.Join(", ", names)};";
 }
 
+/// <summary>Published on the EventStream when the <see cref="ConfigWatcher"/> starts reading the file; its <see cref="ReloadResult"/> follows.</summary>
+public sealed record ReloadStarted(string Path);
+
 /// <summary>
 /// From the root to a service's forward and health actors: the service's new settings, which they apply
 /// without restarting (new health interval and probe, new restart policy for future failures).

@@ -240,7 +240,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private void HandleSignal(PosixSignal signal)
     {
         var handled = _signals.Decide(signal, stopping: _shutdownRequested || _current >= 0);
-        _log.Info("{0} (#{1}): {2}", signal, handled.Count, handled.Outcome);
+        _log.Info("{Signal} (#{Count}): {Outcome}", signal, handled.Count, handled.Outcome);
         Context.System.EventStream.Publish(handled);
         switch (handled.Outcome)
         {
@@ -323,14 +323,14 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         var report = new PhaseReport(phase, _phaseClock.Elapsed, timedOut, _cleaned.ToList(),
             _pending.Order(StringComparer.Ordinal).ToList(), note ?? (timedOut ? "timed out" : null));
         _reports.Add(report);
-        _log.Info("shutdown phase {0} finished in {1:0.0} ms{2}", phase, report.Duration.TotalMilliseconds,
+        _log.Info("shutdown phase {Phase} finished in {DurationMs:0.0} ms{Note}", phase, report.Duration.TotalMilliseconds,
             timedOut ? $"; timed out with pending: {string.Join(", ", report.Pending)}" : "");
         Context.System.EventStream.Publish(new ShutdownPhaseCompleted(report));
         if (_current == 3)
         {
             // Reported before CoordinatedShutdown hears we are done: after that the system terminates.
             var final = BuildReport();
-            _log.Info("shutdown report {0}", final.ToJson());
+            _log.Info("shutdown report {Report}", final.ToJson());
             Context.System.EventStream.Publish(new ShutdownCompleted(final));
             _onCompleted?.Invoke(final);
             Become(Stopped);

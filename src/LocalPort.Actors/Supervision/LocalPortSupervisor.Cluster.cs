@@ -76,7 +76,7 @@ public sealed partial class LocalPortSupervisor
     private void HandleWoke(SleepWatcher.Woke woke)
     {
         if (!_acceptingWork) return;
-        _log.Warning("the machine slept for about {0}; re-checking every cluster and service now", Durations.Format(woke.Slept));
+        _log.Warning("the machine slept for about {Slept}; re-checking every cluster and service now", Durations.Format(woke.Slept));
         Context.System.EventStream.Publish(new MachineWoke(woke.Slept));
         foreach (var watched in _clusters.Values)
             watched.Monitor.Tell(new ClusterMonitor.ProbeNow("the machine woke"), ActorRefs.NoSender);

@@ -143,7 +143,7 @@ public sealed partial class LocalPortSupervisor
         {
             foreach (var forward in _reload!.AwaitingStop.Keys.ToList())
             {
-                _log.Warning("{0}: did not stop within the reload deadline; stopping its actors", _reload.AwaitingStop[forward].Name);
+                _log.Warning("{Service}: did not stop within the reload deadline; stopping its actors", _reload.AwaitingStop[forward].Name);
                 Departed(forward);
             }
         });
@@ -171,7 +171,7 @@ public sealed partial class LocalPortSupervisor
         {
             _services.Remove(name);
             RemoveStatus(name);
-            _log.Info("{0}: removed", name);
+            _log.Info("{Service}: removed", name);
             return;
         }
         _services[name] = new Service(next, null, null);

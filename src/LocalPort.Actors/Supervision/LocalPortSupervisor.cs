@@ -161,13 +161,13 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         service = service with { Crashes = crashes };
         if (crashes.Count > MaxCrashes || !_acceptingWork)
         {
-            _log.Error("{0}: {1}; {2}", name, why, _acceptingWork ? $"crashed {crashes.Count} times within {Durations.Format(CrashPeriod)}: not restarted" : "not restarted during shutdown");
+            _log.Error("{Service}: {Reason}; {Outcome}", name, why, _acceptingWork ? $"crashed {crashes.Count} times within {Durations.Format(CrashPeriod)}: not restarted" : "not restarted during shutdown");
             if (isForward) Update(_status[name] with { State = _acceptingWork ? ServiceState.Failed : ServiceState.Stopped, Pid = null, LastError = why, Healthy = null, NextAttempt = null });
             _services[name] = isForward ? service with { Forward = null } : service with { Health = null };
             if (isForward && service.Health is { } health) health.Tell(HealthCheckActor.ForwardDown.Instance);
             return;
         }
-        _log.Warning("{0}: {1}; restarting it with the current settings", name, why);
+        _log.Warning("{Service}: {Reason}; restarting it with the current settings", name, why);
         if (isForward)
         {
             service = service with { Forward = StartForward(service.Spec, new ForwardActor.Memory(_status[name].Restarts, service.Toxics)) };
@@ -228,8 +228,8 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     private void LogStatus()
     {
         foreach (var s in Snapshot().Services)
-            _log.Info("status {0}", $"{s.Name}: {s.State} healthy={s.Healthy?.ToString() ?? "-"} pid={s.Pid?.ToString() ?? "-"} " +
-                                     $"restarts={s.Restarts} port={s.LocalPort} error={s.LastError ?? "-"}");
+            _log.Info("status {Service}: {State} healthy={Healthy} pid={Pid} restarts={Restarts} port={LocalPort} error={Error}",
+                new object[] { s.Name, s.State, s.Healthy?.ToString() ?? "-", s.Pid?.ToString() ?? "-", s.Restarts, s.LocalPort, s.LastError ?? "-" });
     }
 
     private IEnumerable<Service> Started => _services.Values.Where(s => s is { Forward: not null, Leaving: false });
@@ -309,7 +309,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Update(previous with { Healthy = changed.Healthy, LastError = changed.Healthy ? previous.LastError : changed.Error });
         if (changed.Healthy)
         {
-            _log.Info("{0}: healthy", changed.Name);
+            _log.Info("{Service}: healthy", changed.Name);
             service.Forward?.Tell(ForwardActor.Proven.Instance);
         }
         else

@@ -55,6 +55,7 @@ public static class DaemonCommands
         });
 
         foreach (var command in new[] { start, stop, status, reload, restart }) daemon.Subcommands.Add(command);
+        foreach (var command in ServiceManagerCommands.Create()) daemon.Subcommands.Add(command);
         return daemon;
     }
 

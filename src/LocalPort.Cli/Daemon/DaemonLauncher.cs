@@ -56,8 +56,8 @@ public static class DaemonLauncher
         return $"the daemon (pid {daemon.Id}) did not serve {paths.ControlSocket} within {timeout.TotalSeconds:0}s; see {paths.DaemonLog}";
     }
 
-    /// <summary>How to run this same tool again: the apphost, or `dotnet localport.dll`.</summary>
-    private static (string FileName, string[] Prefix) Self()
+    /// <summary>How to run this same tool again: the apphost, or `dotnet localport.dll` (both absolute).</summary>
+    public static (string FileName, string[] Prefix) Self()
     {
         var processPath = Environment.ProcessPath ?? "localport";
         var name = Path.GetFileNameWithoutExtension(processPath);

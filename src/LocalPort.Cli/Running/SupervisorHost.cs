@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
+using Akka.Logger.Serilog;
 using LocalPort.Actors;
 using LocalPort.Actors.Hosting;
 using LocalPort.Actors.Reload;
@@ -122,7 +123,9 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.Services.AddLocalPortControl(control => control.Mode = options.Mode);
         // Akka.Hosting runs CoordinatedShutdown inside StopAsync: leave room for all four phases.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = LocalPortHostingExtensions.HostShutdownTimeout(options.LocalPort.Config.Shutdown));
-        builder.Logging.ClearProviders().AddSerilog(logger, dispose: true);
+        // Serilog.Log owns the logger (Akka.Logger.Serilog writes there): DisposeAsync closes and flushes it last.
+        Serilog.Log.Logger = logger;
+        builder.Logging.ClearProviders().AddSerilog(logger, dispose: false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -134,9 +137,12 @@ public sealed class SupervisorHost : IAsyncDisposable
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
-                loggers.AddLoggerFactory();
+                // Straight to Serilog (Serilog.Log.Logger), as structured events: a template's {Service} or {Phase}
+                // stays a property in the JSON log instead of being flattened to text by the ILoggerFactory bridge.
+                loggers.AddSerilogLogging();
             });
-            // Our own process, our own settings: logging, the scheduler's tick, no CLR exit hook (hocon/localport-cli.hocon).
+            // Our own process, our own settings: logging, the scheduler's tick, no CLR exit hook, no JSON serializer
+            // (hocon/localport-cli.hocon).
             akka.AddHocon(CliHocon.Value, HoconAddMode.Prepend);
             // Our actors' debug lines exist only when Akka itself logs at debug.
             if (MinimumLevel(options) <= LogEventLevel.Debug) akka.AddHocon("akka.loglevel = DEBUG", HoconAddMode.Prepend);

@@ -104,8 +104,9 @@ public sealed class LocalPortProcess : IDisposable
         info.Environment["LOCALPORT_HOME"] = Path.Combine(home, "state");
         info.Environment["HOME"] = home;
         // Nothing from the developer's environment may choose another file or directory.
+        // Nor may a service manager the tests run under (NOTIFY_SOCKET) hear from them; tests that want one pass their own.
         foreach (var variable in new[] { "LOCALPORT_CONFIG", "LOCALPORT_CONFIG_FILE", "LOCALPORT_RUNTIME_DIR", "LOCALPORT_LOG_LEVEL", "LOCALPORT_NO_COLOR",
-                     "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG" })
+                     "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "NO_COLOR", "LOCALPORT_DEBUG", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" })
             info.Environment.Remove(variable);
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {

@@ -5,6 +5,7 @@ namespace LocalPort.IntegrationTests.Fixtures;
 /// <summary>Signals and /proc: what the tests use to hurt and inspect processes.</summary>
 public static class Native
 {
+    public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
