@@ -7,6 +7,8 @@ using LocalPort.Core.Recovery;
 
 namespace LocalPort.Actors.SshMasters;
 
+using Book = SshForwardBook<SharedSshTunnel, SshMasterActor.Master>;
+
 /// <summary>
 /// One ssh connection group: the master that carries every member's forward (added with <c>-O forward</c>, removed with
 /// <c>-O cancel</c>, batched while one is in flight), and with <c>standby: true</c> a second authenticated master kept
@@ -26,7 +28,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private sealed record MasterUp(Master Master, bool Up);
     private sealed record MasterDown(Master Master, int Code);
     private sealed record StartTimedOut(Master Master);
-    private sealed record ControlDone(Master Master, string Command, IReadOnlyList<Member> Batch, SshControl.Outcome Outcome);
+    private sealed record ControlDone(Master Master, string Command, IReadOnlyList<SharedSshTunnel> Batch, SshControl.Outcome Outcome);
     private sealed record CheckDone(Master Master, SshControl.Outcome Outcome);
     private sealed class Tick { public static readonly Tick Instance = new(); }
     private sealed class StartDue { public static readonly StartDue Instance = new(); }
@@ -34,18 +36,8 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private sealed class IdleDue { public static readonly IdleDue Instance = new(); }
     private sealed class RegatherDue { public static readonly RegatherDue Instance = new(); }
 
-    private enum Stage { Waiting, Adding, Carried, Cancelling }
-
-    private sealed class Member(SharedSshTunnel tunnel)
-    {
-        public SharedSshTunnel Tunnel { get; } = tunnel;
-        public Stage Stage { get; set; }
-        public Master? On { get; set; }
-        public bool ReleaseAsked { get; set; }
-        public string Name => Tunnel.Service.Name;
-    }
-
-    private sealed class Master(SshMaster process)
+    /// <summary>One master process and what this actor knows of it.</summary>
+    internal sealed class Master(SshMaster process)
     {
         public SshMaster Process { get; } = process;
         public bool Ready { get; set; }
@@ -61,10 +53,6 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private const string TickTimer = "tick", StartTimer = "start", StandbyTimer = "standby", IdleTimer = "idle", RegatherTimer = "regather";
     /// <summary>After a master dies, its services' new requests are gathered this long into one -O forward (they come within ms).</summary>
     private static readonly TimeSpan RegatherWindow = TimeSpan.FromMilliseconds(30);
-    /// <summary>A master that failed to start answers the next requests for this long with its reason, without another try.</summary>
-    private static readonly TimeSpan StartFailureReuse = TimeSpan.FromSeconds(1);
-    /// <summary>Masters killed by a signal while starting (not their own failure) are replaced this many times in a row for the same waiters.</summary>
-    private const int MaxKilledWhileStarting = 3;
     private static int s_sequence;
 
     private readonly SshGroup _group;
@@ -72,17 +60,13 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private readonly ResourceLedger? _ledger;
     private readonly Func<double> _random;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<SharedSshTunnel, Member> _members = [];
+    private readonly Book _book = new();
     private readonly List<Master> _stopping = [];
     private Master? _active;
     private Master? _standby;
     private bool _frozen;
     private bool _oneByOne;
-    private TimeSpan _nextStartAt;
-    private TimeSpan _standbyNotBefore;
-    private int _standbyFailures;
-    private int _killedWhileStarting;
-    private (string Reason, TimeSpan At)? _lastStartFailure;
+    private readonly SshMasterStarts _starts = new();
     private TimeSpan? _tickInterval;
     /// <summary>Services whose forwards a dead master carried: their requests are expected back together.</summary>
     private readonly HashSet<string> _expected = new(StringComparer.Ordinal);
@@ -114,15 +98,11 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         Receive<StandbyDue>(_ => Pump());
         Receive<IdleDue>(_ =>
         {
-            if (!HasLiveMembers) StopMasters("no service uses it any more");
+            if (!_book.HasLive) StopMasters("no service uses it any more");
         });
     }
 
     private TimeSpan Now => Context.System.Scheduler.MonotonicClock;
-
-    private bool HasLiveMembers => _members.Values.Any(m => m.Stage == Stage.Carried || (m.Stage is Stage.Waiting or Stage.Adding && !m.ReleaseAsked));
-
-    private bool AnyWaiting => _members.Values.Any(m => m.Stage == Stage.Waiting);
 
     private void HandleAdd(Add add)
     {
@@ -133,43 +113,24 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
             add.Tunnel.Failed("LocalPort is shutting down");
             return;
         }
-        if (_active is null && _lastStartFailure is { } failure && Now - failure.At < StartFailureReuse)
+        if (_active is null && _starts.RecentFailure(Now) is { } reason)
         {
-            add.Tunnel.Failed(failure.Reason);
+            add.Tunnel.Failed(reason);
             return;
         }
-        _members[add.Tunnel] = new Member(add.Tunnel);
+        _book.Add(add.Tunnel, add.Tunnel.Service.Name);
         Pump();
     }
 
     private void HandleRelease(Release release)
     {
         NoticeExits();
-        if (!_members.TryGetValue(release.Tunnel, out var member))
-        {
-            release.Tunnel.Released();
-            return;
-        }
-        var master = member.On;
-        switch (member.Stage)
-        {
-            case Stage.Waiting:
-                Drop(member);
-                break;
-            case Stage.Adding:
-                member.ReleaseAsked = true; // settled when its -O forward answers
-                break;
-            case Stage.Carried when master is null || master.Down || _frozen:
-                // A master that is gone, or about to stop, needs no -O cancel.
-                Drop(member);
-                break;
-            case Stage.Carried:
-                member.Stage = Stage.Cancelling;
-                break;
-        }
+        // A master that is gone, or about to stop, needs no -O cancel; one in flight settles the rest when it answers.
+        var (what, master) = _book.Release(release.Tunnel, on => on.Down || _frozen);
+        if (what is Book.Released.Unknown or Book.Released.Dropped) release.Tunnel.Released();
         if (master is not null) UpdateCarries(master);
         if (release.Failed && master is { Down: false, Ready: true } && master == _active) Inspect(master);
-        if (!HasLiveMembers)
+        if (!_book.HasLive)
         {
             if (!release.Failed || _frozen) StopMasters("no service uses it any more");
             else Timers.StartSingleTimer(IdleTimer, IdleDue.Instance, _settings.IdleLinger);
@@ -182,15 +143,15 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         _frozen = true;
         Timers.Cancel(StandbyTimer);
         Timers.Cancel(StartTimer);
-        if (!HasLiveMembers) StopMasters("shutting down");
+        if (!_book.HasLive) StopMasters("shutting down");
     }
 
-    /// <summary>Moves everything forward: a master for waiting members, their forwards, pending cancels, the standby.</summary>
+    /// <summary>Moves everything forward: a master for waiting forwards, their -O forward, pending cancels, the standby.</summary>
     private void Pump()
     {
         NoticeExits();
         if (_frozen) return;
-        if (_active is null && AnyWaiting)
+        if (_active is null && _book.AnyWaiting)
         {
             if (_standby is { } standby) Promote(standby);
             else StartActive();
@@ -200,11 +161,11 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
             SendForwards(active);
             SendCancels(active);
         }
-        if (!AnyWaiting && !_members.Values.Any(m => m.Stage == Stage.Adding)) StartStandbyIfWanted();
+        if (!_book.AnyWaiting && !_book.AnyAdding) StartStandbyIfWanted();
         UpdateTick();
     }
 
-    /// <summary>An exit the Exited message has not brought yet is handled now, so no -O command goes to a dead master.</summary>
+    /// <summary>An exit whose message has not come yet is handled now, so no -O command goes to a dead master.</summary>
     private void NoticeExits()
     {
         if (_active is { Down: false, Process.Exited.IsCompleted: true } active) HandleDown(active, active.Process.Exited.Result, pump: false);
@@ -213,20 +174,18 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
 
     private void StartActive()
     {
-        var wait = _nextStartAt - Now;
+        var wait = _starts.WaitBeforeStart(Now);
         if (wait > TimeSpan.Zero)
         {
-            // No two masters start closer than the retry floor, whatever asks.
             if (!Timers.IsTimerActive(StartTimer)) Timers.StartSingleTimer(StartTimer, StartDue.Instance, wait);
             return;
         }
-        var firstWaiting = _members.Values.First(m => m.Stage == Stage.Waiting);
-        if (Launch(firstWaiting.Tunnel.Service, out var error) is { } master)
+        if (Launch(_book.Forwards.First().Service, out var error) is { } master)
         {
             _active = master;
             return;
         }
-        _lastStartFailure = (error!, Now);
+        _starts.LaunchFailed(Now, error!);
         FailWaiting(error!);
     }
 
@@ -251,7 +210,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
             error = $"could not start: {e.Message}";
             return null;
         }
-        _nextStartAt = Now + FailureAccount.RetryFloor;
+        _starts.Started(Now);
         var master = new Master(process);
         process.Ready.ContinueWith(t => new MasterUp(master, t.IsCompletedSuccessfully), TaskScheduler.Default).PipeTo(Self);
         process.Exited.ContinueWith(t => new MasterDown(master, t.Result), TaskScheduler.Default).PipeTo(Self);
@@ -266,13 +225,12 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         master.Ready = true;
         if (master == _active)
         {
-            _killedWhileStarting = 0;
-            _lastStartFailure = null;
-            _log.Info("ssh connection to {0} is up (pid {1}); forwarding for {2}", _group.Destination, master.Pid, WaitingNames());
+            _starts.Up();
+            _log.Info("ssh connection to {0} is up (pid {1}); forwarding for {2}", _group.Destination, master.Pid, string.Join(", ", _book.WaitingNames));
         }
         else if (master == _standby)
         {
-            _standbyFailures = 0;
+            _starts.StandbyUp();
             _log.Info("ssh connection to {0}: standby pid {1} is ready", _group.Destination, master.Pid);
         }
         Pump();
@@ -293,42 +251,25 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         master.Down = true;
         Timers.Cancel(master);
         _stopping.Remove(master);
-        var carried = new List<string>();
-        foreach (var member in _members.Values.Where(m => m.On == master).ToList())
-        {
-            if (member.Stage == Stage.Carried) carried.Add(member.Name);
-            if (member.Stage == Stage.Adding && !member.ReleaseAsked)
-            {
-                // Its -O forward never landed: it goes on the next master, no failure of its own.
-                member.Stage = Stage.Waiting;
-                member.On = null;
-            }
-            else if (member.Stage == Stage.Carried)
-                _members.Remove(member.Tunnel); // its tunnel exits with the master; its ForwardActor asks again
-            else
-                Drop(member);
-        }
+        // What it carried ends with it (those tunnels exit; their ForwardActors ask again); -O forwards in flight wait for the next.
+        var (carried, released) = _book.MasterDown(master);
+        foreach (var tunnel in released) tunnel.Released();
         if (master == _standby)
         {
             _standby = null;
-            if (!master.Ready) _standbyFailures++;
-            _standbyNotBefore = Now + StandbyDelay();
+            _starts.StandbyEnded(Now, master.Ready, _random());
             _log.Warning("ssh connection to {0}: standby pid {1} ended with code {2}{3}", _group.Destination, master.Pid, code,
                 master.Ready ? "" : $": {master.Process.DescribeFailure()}");
         }
         else if (master == _active)
         {
             _active = null;
-            if (master.Ready && carried.Count > 1)
-            {
-                _expected.Clear();
-                _expected.UnionWith(carried);
-                _expectedUntil = Now + RegatherWindow;
-                Timers.StartSingleTimer(RegatherTimer, RegatherDue.Instance, RegatherWindow);
-            }
             if (master.Ready)
+            {
+                ExpectBack(carried);
                 _log.Warning("ssh connection to {0} (pid {1}) ended with code {2}; {3} forward(s) move to {4}: {5}", _group.Destination, master.Pid, code,
                     carried.Count, _standby is { } standby ? $"the standby (pid {standby.Pid})" : "a new connection", string.Join(", ", carried));
+            }
             else
                 StartFailed(master, code);
         }
@@ -343,72 +284,67 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
             : master.Process.Ready.Exception?.InnerException is TunnelStartException { Message: var said } && !said.StartsWith("exited with code", StringComparison.Ordinal)
                 ? said
                 : $"exited with code {code} before it was ready: {master.Process.DescribeFailure()}";
-        if (!master.TimedOut && SshMaster.EndedBySignal(code) && ++_killedWhileStarting <= MaxKilledWhileStarting)
+        if (!_starts.FailsWaiting(Now, code, master.TimedOut, reason))
         {
-            // Someone else's signal, not ssh giving up: the waiting services keep waiting for the next one.
             _log.Warning("ssh connection to {0}: pid {1} was killed (code {2}) before it was ready; starting another", _group.Destination, master.Pid, code);
             return;
         }
-        _killedWhileStarting = 0;
-        _lastStartFailure = (reason, Now);
-        _log.Warning("ssh connection to {0} failed: {1}; waiting: {2}", _group.Destination, reason, WaitingNames());
+        _log.Warning("ssh connection to {0} failed: {1}; waiting: {2}", _group.Destination, reason, string.Join(", ", _book.WaitingNames));
         FailWaiting(reason);
     }
 
     private void FailWaiting(string reason)
     {
-        foreach (var member in _members.Values.Where(m => m.Stage == Stage.Waiting).ToList())
-        {
-            _members.Remove(member.Tunnel);
-            if (member.ReleaseAsked) member.Tunnel.Released();
-            else member.Tunnel.Failed(reason);
-        }
+        var (failed, released) = _book.FailWaiting();
+        foreach (var tunnel in failed) tunnel.Failed(reason);
+        foreach (var tunnel in released) tunnel.Released();
     }
 
     private void Promote(Master standby)
     {
         _standby = null;
         _active = standby;
-        _standbyNotBefore = Now;
+        _starts.StandbyPromoted(Now);
         _log.Info("ssh connection to {0}: switching to the standby (pid {1}{2})", _group.Destination, standby.Pid, standby.Ready ? "" : ", still connecting");
+    }
+
+    /// <summary>The services a dead master carried ask again within ms: one -O forward for all of them, not one for the first.</summary>
+    private void ExpectBack(IReadOnlyList<string> carried)
+    {
+        if (carried.Count < 2) return;
+        _expected.Clear();
+        _expected.UnionWith(carried);
+        _expectedUntil = Now + RegatherWindow;
+        Timers.StartSingleTimer(RegatherTimer, RegatherDue.Instance, RegatherWindow);
     }
 
     private void SendForwards(Master master)
     {
-        if (master.ForwardBusy) return;
-        var waiting = _members.Values.Where(m => m.Stage == Stage.Waiting);
+        if (master.ForwardBusy || !_book.AnyWaiting) return;
         if (_expected.Count > 0)
         {
-            // One -O forward for all the services of a dead master, rather than one for the first and one for the rest.
-            if (Now < _expectedUntil && !_expected.IsSubsetOf(waiting.Select(m => m.Name))) return;
+            if (Now < _expectedUntil && !_expected.IsSubsetOf(_book.WaitingNameSet)) return;
             _expected.Clear();
             Timers.Cancel(RegatherTimer);
         }
-        var batch = (_oneByOne ? waiting.Take(1) : waiting).ToList();
-        if (batch.Count == 0) return;
-        foreach (var member in batch)
-        {
-            member.Stage = Stage.Adding;
-            member.On = master;
-        }
         master.ForwardBusy = true;
-        RunControl(master, SshControl.Forward, batch);
+        RunControl(master, SshControl.Forward, _book.TakeForwards(master, _oneByOne));
     }
 
     private void SendCancels(Master master)
     {
         if (master.CancelBusy) return;
-        var batch = _members.Values.Where(m => m.Stage == Stage.Cancelling && m.On == master).ToList();
+        var batch = _book.TakeCancels(master);
         if (batch.Count == 0) return;
         master.CancelBusy = true;
         RunControl(master, SshControl.Cancel, batch);
     }
 
-    private void RunControl(Master master, string command, IReadOnlyList<Member> batch)
+    private void RunControl(Master master, string command, IReadOnlyList<SharedSshTunnel> batch)
     {
         var connection = _group.Connection;
         var path = master.Process.ControlPath;
-        var forwards = batch.Select(m => m.Tunnel.Forward).ToList();
+        var forwards = batch.Select(t => t.Forward).ToList();
         var timeout = _settings.ControlTimeout;
         var ledger = _ledger;
         Task.Run(() => SshControl.RunAsync(connection, path, command, forwards, timeout, ledger))
@@ -422,62 +358,42 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     {
         var master = done.Master;
         master.ForwardBusy = false;
-        var landed = done.Batch.Where(m => m.Stage == Stage.Adding && m.On == master && _members.ContainsKey(m.Tunnel)).ToList();
         if (done.Outcome.Ok)
         {
-            foreach (var member in landed)
-            {
-                if (member.ReleaseAsked)
-                {
-                    member.Stage = Stage.Cancelling;
-                    continue;
-                }
-                member.Stage = Stage.Carried;
-                member.Tunnel.Carried(master.Process);
-            }
+            foreach (var tunnel in _book.Forwarded(done.Batch, master)) tunnel.Carried(master.Process);
             UpdateCarries(master);
         }
         else if (master.Down || master.Process.Exited.IsCompleted || master != _active)
         {
-            // The master went meanwhile: HandleDown put them back in line (or will, when its exit is noticed).
-            foreach (var member in landed) Requeue(member);
+            // The master went meanwhile: they wait for the next one.
+            Requeue(done.Batch, master);
         }
         else if (done.Outcome.TimedOut)
         {
             _log.Warning("ssh connection to {0}: pid {1} does not answer -O forward; killed it", _group.Destination, master.Pid);
-            foreach (var member in landed) Requeue(member);
+            Requeue(done.Batch, master);
             master.Process.Kill();
         }
-        else if (landed.Count > 1)
+        else if (done.Batch.Count > 1)
         {
             // Which one failed is not said: each tries alone (those already added answer ok again).
-            _log.Debug("ssh connection to {0}: -O forward of {1} forwards failed ({2}); trying each alone", _group.Destination, landed.Count, done.Outcome.Detail);
-            foreach (var member in landed) Requeue(member);
+            _log.Debug("ssh connection to {0}: -O forward of {1} forwards failed ({2}); trying each alone", _group.Destination, done.Batch.Count, done.Outcome.Detail);
+            Requeue(done.Batch, master);
             _oneByOne = true;
         }
         else
         {
-            foreach (var member in landed)
-            {
-                _members.Remove(member.Tunnel);
-                if (member.ReleaseAsked) member.Tunnel.Released();
-                else member.Tunnel.Failed(done.Outcome.Detail);
-            }
+            var (failed, released) = _book.Refused(done.Batch, master);
+            foreach (var tunnel in failed) tunnel.Failed(done.Outcome.Detail);
+            foreach (var tunnel in released) tunnel.Released();
         }
-        if (!AnyWaiting) _oneByOne = false;
-        if (!HasLiveMembers && _members.Count == 0 && !Timers.IsTimerActive(IdleTimer)) StopMasters("no service uses it any more");
+        if (!_book.AnyWaiting) _oneByOne = false;
         Pump();
     }
 
-    private void Requeue(Member member)
+    private void Requeue(IReadOnlyList<SharedSshTunnel> batch, Master master)
     {
-        if (member.ReleaseAsked)
-        {
-            Drop(member);
-            return;
-        }
-        member.Stage = Stage.Waiting;
-        member.On = null;
+        foreach (var tunnel in _book.Requeue(batch, master)) tunnel.Released();
     }
 
     private void HandleCancelled(ControlDone done)
@@ -486,14 +402,8 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         if (!done.Outcome.Ok && !done.Master.Down)
             _log.Debug("ssh connection to {0}: -O cancel: {1}", _group.Destination, done.Outcome.Detail);
         // Cancelled or not, the forward's socket goes, and nothing here points at it any more.
-        foreach (var member in done.Batch.Where(m => m.Stage == Stage.Cancelling && _members.ContainsKey(m.Tunnel))) Drop(member);
+        foreach (var tunnel in _book.Cancelled(done.Batch)) tunnel.Released();
         Pump();
-    }
-
-    private void Drop(Member member)
-    {
-        _members.Remove(member.Tunnel);
-        member.Tunnel.Released();
     }
 
     /// <summary>A member's forward failed: the master may be the reason (stopped, or not answering its control socket).</summary>
@@ -527,7 +437,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     /// <summary>A stopped master still accepts connections into the kernel backlog: only its state says it is hung.</summary>
     private void HandleTick()
     {
-        var threshold = _members.Count == 0 ? HealthCheckSpec.Default.FailureThreshold : _members.Keys.Min(t => t.Service.HealthCheck.FailureThreshold);
+        var threshold = _book.Count == 0 ? HealthCheckSpec.Default.FailureThreshold : _book.Forwards.Min(t => t.Service.HealthCheck.FailureThreshold);
         foreach (var master in new[] { _active, _standby })
         {
             if (master is null || master.Down) continue;
@@ -539,12 +449,12 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>Checks every member's interval (the shortest) while a master runs.</summary>
+    /// <summary>Checks at the members' shortest health-check interval while a master runs.</summary>
     private void UpdateTick()
     {
         TimeSpan? interval = _active is null && _standby is null ? null
-            : _members.Count == 0 ? HealthCheckSpec.Default.Interval
-            : _members.Keys.Min(t => t.Service.HealthCheck.Interval);
+            : _book.Count == 0 ? HealthCheckSpec.Default.Interval
+            : _book.Forwards.Min(t => t.Service.HealthCheck.Interval);
         if (interval == _tickInterval) return;
         _tickInterval = interval;
         if (interval is { } every) Timers.StartPeriodicTimer(TickTimer, Tick.Instance, every);
@@ -553,36 +463,22 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
 
     private void StartStandbyIfWanted()
     {
-        if (!_group.Connection.Standby || _frozen || _standby is not null || _active is not { Ready: true } || !HasLiveMembers) return;
-        var wait = _standbyNotBefore - Now;
+        if (!_group.Connection.Standby || _frozen || _standby is not null || _active is not { Ready: true } || !_book.HasLive) return;
+        var wait = _starts.WaitBeforeStandby(Now);
         if (wait > TimeSpan.Zero)
         {
             if (!Timers.IsTimerActive(StandbyTimer)) Timers.StartSingleTimer(StandbyTimer, StandbyDue.Instance, wait);
             return;
         }
-        var service = _members.Keys.First().Service;
-        _standby = Launch(service, out var error);
-        if (_standby is null)
-        {
-            _standbyFailures++;
-            _standbyNotBefore = Now + StandbyDelay();
-            _log.Warning("ssh connection to {0}: no standby: {1}", _group.Destination, error!);
-        }
-    }
-
-    /// <summary>A standby that keeps failing is retried with the default backoff, never in a loop.</summary>
-    private TimeSpan StandbyDelay()
-    {
-        var delay = Backoff.Delay(RestartPolicy.Default, _standbyFailures + 1, _random());
-        return delay < FailureAccount.RetryFloor ? FailureAccount.RetryFloor : delay;
+        _standby = Launch(_book.Forwards.First().Service, out var error);
+        if (_standby is not null) return;
+        _starts.StandbyEnded(Now, wasReady: false, _random());
+        _log.Warning("ssh connection to {0}: no standby: {1}", _group.Destination, error!);
     }
 
     private void StopMasters(string why)
     {
-        Timers.Cancel(TickTimer);
-        Timers.Cancel(StandbyTimer);
-        Timers.Cancel(StartTimer);
-        Timers.Cancel(IdleTimer);
+        foreach (var timer in new[] { TickTimer, StandbyTimer, StartTimer, IdleTimer, RegatherTimer }) Timers.Cancel(timer);
         _tickInterval = null;
         foreach (var master in new[] { _active, _standby })
         {
@@ -595,16 +491,12 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         _standby = null;
     }
 
-    private void UpdateCarries(Master master) => master.Process.Carries =
-        _members.Values.Where(m => m.On == master && m.Stage == Stage.Carried).Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
-
-    private string WaitingNames() => string.Join(", ", _members.Values.Where(m => m.Stage is Stage.Waiting or Stage.Adding).Select(m => m.Name));
+    private void UpdateCarries(Master master) => master.Process.Carries = _book.CarriedBy(master);
 
     protected override void PostStop()
     {
         // Nothing we started may outlive the actor; its members' ForwardActors see their tunnels fail and ask again.
         foreach (var master in new[] { _active, _standby }.Concat(_stopping)) master?.Process.Kill();
-        foreach (var member in _members.Values) member.Tunnel.Failed("the ssh connection's actor stopped");
-        _members.Clear();
+        foreach (var tunnel in _book.Clear()) tunnel.Failed("the ssh connection's actor stopped");
     }
 }
