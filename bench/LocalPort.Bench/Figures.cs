@@ -43,7 +43,8 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         var peerKill = new Samples("ms");
         var lpHung = new Samples("ms");
         var peerHung = new Samples("ms");
-        report.Notes.Add($"Recovery: LocalPort runs one ssh service (`localport run`, ssh -L onto its private Unix socket, relay on local_port) " +
+        report.Notes.Add($"Recovery: LocalPort runs one ssh service (`localport run`: an ssh master of its own, the service's forward added onto a private " +
+                         "Unix socket with `ssh -O forward`, relay on local_port; figure 7 has shared masters and the standby) " +
                          $"with an http check through the tunnel every 500 ms (timeout 500 ms, failure_threshold 2) and " +
                          $"the default restart policy. Peer: {Setups.AutosshSettings} -L port:127.0.0.1:echo. " +
                          $"Both reach the same loopback sshd (ed25519 keys, default cipher). Clock: from kill(2) to the first echo round trip " +
@@ -112,7 +113,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         report.Rows.Add(new Row("1", "recovery after `kill -9` of the ssh tunnel (kill → first echo through local_port)",
             lpKill, "autossh -M 0", peerKill, Better.Lower,
             LossReason: "both start a fresh ssh (new process, full key exchange); LocalPort adds the exit notification through .NET " +
-                        "(SIGCHLD thread → Process.Exited → actor mailbox), a 5 ms poll for ssh's Unix socket (SshTunnel.PollInterval) and its relay hop, " +
+                        "(SIGCHLD thread → Process.Exited → actor mailbox), a 5 ms poll for the master's control socket, one `ssh -O forward` and its relay hop, " +
                         "while autossh's ssh binds local_port itself"));
         report.Rows.Add(new Row("1", "recovery of a hung (SIGSTOPped) ssh tunnel (stop → first echo)",
             lpHung, "autossh -M 0", peerHung, Better.Lower,

@@ -8,7 +8,8 @@ public static class Setups
     public sealed record Service(string Name, string Technology, int LocalPort, int UpstreamPort);
 
     /// <summary>A localport.yaml with the given health check and the default restart policy (what users run).</summary>
-    public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck) =>
+    /// <param name="sshConnection">One more key of every ssh service's connection (standby: true, multiplex: false).</param>
+    public static string LocalPortYaml(IEnumerable<Service> services, SshServer? ssh, string healthCheck, string? sshConnection = null) =>
         "version: \"1.0\"\n" +
         "defaults:\n" +
         $"  health_check: {healthCheck}\n" +
@@ -22,6 +23,7 @@ public static class Setups
                   connection:
                     remote_host: 127.0.0.1
               {ssh!.ConnectionYaml()}
+              {(sshConnection is null ? "" : "      " + sshConnection)}
 
               """
             : $"""
