@@ -1,3 +1,4 @@
+using LocalPort.Core;
 namespace LocalPort.Cli.Common;
 
 /// <summary>"Did you mean …?" for a mistyped name: the closest valid one, when it is close enough to be a typo.</summary>
@@ -12,7 +13,7 @@ public static class Hints
             // A prefix is what a user abbreviates (`stat` for `status`): always worth naming.
             var distance = candidate.StartsWith(typed, StringComparison.OrdinalIgnoreCase) && typed.Length >= 2
                 ? 0
-                : Distance(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
+                : EditDistance.Between(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {
                 best = candidate;
@@ -33,21 +34,5 @@ public static class Hints
         var named = string.Join(", ", unknown.Select(u => $"'{u}'{DidYouMean(u, known)}"));
         var list = known.Count == 0 ? "none are configured" : $"known: {string.Join(", ", known.Order(StringComparer.Ordinal))}";
         return $"error: unknown {what}{(unknown.Count > 1 ? "s" : "")} {named}; {list}";
-    }
-
-    /// <summary>Levenshtein distance with transpositions counted as one edit (optimal string alignment).</summary>
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        for (var j = 1; j <= b.Length; j++)
-        {
-            var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-        }
-        return d[a.Length, b.Length];
     }
 }

@@ -45,6 +45,11 @@ public sealed class RelayListener : IAsyncDisposable
     /// <summary>How long a new connection waits for a tunnel before it is closed.</summary>
     public TimeSpan TargetWait { get; init; } = TimeSpan.FromSeconds(10);
     public int Active => _connections.Count;
+
+    /// <summary>Dials a dead Unix-socket tunnel refused; each such client waits for the next target instead of being cut.</summary>
+    public long RefusedDials => Interlocked.Read(ref _refusedDials);
+
+    private long _refusedDials;
     public long Total => Interlocked.Read(ref _total);
 
     /// <summary>Bytes relayed from clients to targets (without chaos toxics in the way: a toxic pipe does not count).</summary>
@@ -316,6 +321,7 @@ public sealed class RelayListener : IAsyncDisposable
             if (target is null) return;
             while (!await connection.RunAsync(target, _stopping.Token))
             {
+                Interlocked.Increment(ref _refusedDials);
                 target = await WaitForNextTarget(connection, target);
                 if (target is null) return;
             }

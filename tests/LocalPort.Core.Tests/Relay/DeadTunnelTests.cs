@@ -33,7 +33,7 @@ public sealed class DeadTunnelTests : IAsyncLifetime
         _relay.SetTarget(new UnixDomainSocketEndPoint(dead));
 
         var client = await SendAsync("hello");
-        await Task.Delay(100); // its dial is refused meanwhile
+        Assert.True(SpinWait.SpinUntil(() => _relay.RefusedDials >= 1, TimeSpan.FromSeconds(5)), "the dead tunnel's refusal was not seen");
         var next = Path.Combine(_directory, "next.sock");
         var echo = Echo(next);
         _relay.ClearTarget();

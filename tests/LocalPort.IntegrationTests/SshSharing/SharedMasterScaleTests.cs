@@ -35,7 +35,7 @@ public sealed class SharedMasterScaleTests(SshServer ssh, ITestOutputHelper outp
                 var children = SshProcesses.Children(run);
                 lock (seen) seen.UnionWith(children);
                 masters = Math.Max(masters, children.Count(SshProcesses.IsMaster));
-                Thread.Sleep(10);
+                sampling.Token.WaitHandle.WaitOne(10); // the sampling period; ends at once when sampling stops
             }
         }, TaskCreationOptions.LongRunning);
 
