@@ -97,30 +97,38 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         return true;
     }
 
-    /// <summary>A chunk at least this big starts a bulk burst: the rest of it goes through a kernel pipe.</summary>
+    /// <summary>A first chunk at least this big after a wait marks a bulk stream: its bursts go through a kernel pipe.</summary>
     internal const int SpliceAbove = 32 * 1024;
 
     private async Task Pump(Socket from, Socket to, ToxicStream stream, CancellationToken token)
     {
-        // On Linux the rest of a bulk burst moves socket → pipe → socket with splice(2): no copy through user space,
-        // about 40 % less relay CPU per byte. Small exchanges (checks, ping-pong) and toxic connections copy.
+        // On Linux a bulk stream moves socket → pipe → socket with splice(2): no copy through user space, about 40 %
+        // less relay CPU per byte. Small exchanges (checks, ping-pong) and toxic connections copy through a buffer.
+        // Whether a stream is bulk is told by the first chunk after each wait, so it needs no extra system call.
         KernelPipe? pipe = null;
+        var bulk = false;
         try
         {
             while (true)
             {
+                var fresh = pipe is null;
+                if (fresh && bulk && toxicSource.Current.IsEmpty)
+                {
+                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token);
+                    pipe = KernelPipe.Rent();
+                }
                 var read = pipe is null ? await CopyChunk(from, to, stream, token) : await SpliceChunk(pipe, from, to, stream, token);
                 if (read < 0) return;
-                if (pipe is null)
-                {
-                    if (read >= SpliceAbove && KernelPipe.Supported && toxicSource.Current.IsEmpty) pipe = KernelPipe.Rent();
-                }
-                else if (read == 0)
+                if (read == 0)
                 {
                     // The burst is over: the pipe (empty) goes back until the next one.
-                    KernelPipe.Return(pipe);
+                    KernelPipe.Return(pipe!);
                     pipe = null;
+                    continue;
                 }
+                if (fresh) bulk = read >= SpliceAbove && KernelPipe.Supported;
+                // The rest of a bulk burst that started with a copy goes through a pipe too.
+                if (pipe is null && bulk && toxicSource.Current.IsEmpty) pipe = KernelPipe.Rent();
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
