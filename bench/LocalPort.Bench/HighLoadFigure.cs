@@ -34,52 +34,59 @@ public sealed class HighLoadFigure(BenchOptions options, Report report, Action<s
         var target = options.HighLoadRate;
         // The forwarded rate plus the direct baseline must stay well inside what the generator can do alone, since the
         // system under test takes its share of the same two cores: at most 60 % of the generator's own ceiling.
-        var rate = Math.Min(target, (int)(capacity * 0.6 / (1 + 1.0 / DirectEvery) / 100) * 100);
-        rate = Math.Max(rate, 100);
-        log($"  high load: generator alone, direct and closed-loop (32 at a time): {capacity:0} connections/s; offered rate {rate}/s " +
-            $"(target {target}/s) + {rate / DirectEvery}/s direct; {held} held; RLIMIT_NOFILE {limit}");
+        var offered = Math.Max(100, Math.Min(target, (int)(capacity * 0.6 / (1 + 1.0 / DirectEvery) / 100) * 100));
+        log($"  high load: generator alone, direct and closed-loop (32 at a time): {capacity:0} connections/s; at most {offered}/s " +
+            $"(target {target}/s) + {offered / DirectEvery}/s direct; {held} held; RLIMIT_NOFILE {limit}");
 
-        var yaml = Yaml(ServiceCount, responder.Ports, out var lpPorts);
+        // Both side by side from here (one idles while the other is loaded), each in a session of its own.
+        var lpPorts = BenchPorts.Next(ServiceCount);
         var peerPorts = BenchPorts.Next(ServiceCount);
+        using var lp = LocalPortRun.Start(options.Launcher, Yaml(lpPorts, responder.Ports), ownSession: true);
+        if (!lp.WaitAllRunning(Enumerable.Range(0, ServiceCount).Select(i => $"svc-{i}"), TimeSpan.FromSeconds(60)) ||
+            !await Client.AllServeAsync(lpPorts, TimeSpan.FromSeconds(60)))
+        {
+            report.Problems.Add($"high load: localport did not serve all {ServiceCount} services: {Tail(lp.Tail)}");
+            return;
+        }
+        using var peer = new PeerScript(peerPorts.Select((p, i) => Setups.Shell("socat", Setups.Socat(p, responder.Ports[i]))), ownSession: true);
+        if (!await Client.AllServeAsync(peerPorts, TimeSpan.FromSeconds(60)))
+        {
+            report.Problems.Add($"high load: the socat script did not serve all {ServiceCount} ports: {Tail(peer.Tail)}");
+            return;
+        }
+
+        // The rate both sustain here: each gets the offered rate for a short probe; the window runs at the lower of
+        // the two achieved rates (rounded down to 100/s), the same for both.
+        var lpProbe = await ProbeAsync(lpPorts, responder, offered);
+        var peerProbe = await ProbeAsync(peerPorts, responder, offered);
+        var rate = Math.Max(100, Math.Min(offered, (int)(Math.Min(lpProbe, peerProbe) / 100) * 100));
+        log($"  high load: probe at {offered}/s for {options.HighLoadCalibration.TotalSeconds:0} s: LocalPort {lpProbe:0}/s, socat {peerProbe:0}/s; " +
+            $"the window runs at {rate}/s for both");
+
         var phases = new List<Phase>();
         for (var run = 0; run < options.HighLoadRuns; run++)
         {
-            // Alternate which goes first, so neither always inherits the other's TIME_WAIT sockets and page cache.
-            var order = run % 2 == 0 ? new[] { "LocalPort", "socat" } : ["socat", "LocalPort"];
-            foreach (var who in order)
+            // Alternate which goes first, so neither always inherits the other's TIME_WAIT sockets.
+            var lpFirst = run % 2 == 0;
+            foreach (var isLp in new[] { lpFirst, !lpFirst })
             {
-                var phase = who == "LocalPort"
-                    ? await LocalPortPhaseAsync(run == 0 ? yaml : Yaml(ServiceCount, responder.Ports, out lpPorts), lpPorts, responder, rate)
-                    : await SocatPhaseAsync(run == 0 ? peerPorts : peerPorts = BenchPorts.Next(ServiceCount), responder, rate);
-                if (phase is not null) phases.Add(phase);
+                if (isLp && lp.Process.HasExited) { report.Problems.Add($"high load: localport exited: {Tail(lp.Tail)}"); continue; }
+                phases.Add(isLp
+                    ? await MeasureAsync("LocalPort", lp.Process, lpPorts, responder, rate)
+                    : await MeasureAsync("socat", peer.Process, peerPorts, responder, rate));
             }
         }
-        AddRows(phases, capacity, target, rate, limit);
+        AddRows(phases, capacity, target, offered, rate, lpProbe, peerProbe, limit);
     }
 
-    private async Task<Phase?> LocalPortPhaseAsync(string yaml, int[] ports, Responder responder, int rate)
+    /// <summary>The offered rate for a short while, no connections held: the exchanges a second that got through.</summary>
+    private async Task<double> ProbeAsync(int[] ports, Responder responder, int offered)
     {
-        using var lp = LocalPortRun.Start(options.Launcher, yaml, ownSession: true);
-        var names = Enumerable.Range(0, ServiceCount).Select(i => $"svc-{i}");
-        if (!lp.WaitAllRunning(names, TimeSpan.FromSeconds(60)) || !await Client.AllServeAsync(ports, TimeSpan.FromSeconds(60)))
-        {
-            report.Problems.Add($"high load: localport did not serve all {ServiceCount} services: {Tail(lp.Tail)}");
-            return null;
-        }
-        var phase = await MeasureAsync("LocalPort", lp.Process, ports, responder, rate);
-        if (lp.Process.HasExited) report.Problems.Add($"high load: localport exited during the load: {Tail(lp.Tail)}");
-        return phase;
-    }
-
-    private async Task<Phase?> SocatPhaseAsync(int[] ports, Responder responder, int rate)
-    {
-        using var peer = new PeerScript(ports.Select((p, i) => Setups.Shell("socat", Setups.Socat(p, responder.Ports[i]))), ownSession: true);
-        if (!await Client.AllServeAsync(ports, TimeSpan.FromSeconds(60)))
-        {
-            report.Problems.Add($"high load: the socat script did not serve all {ServiceCount} ports: {Tail(peer.Tail)}");
-            return null;
-        }
-        return await MeasureAsync("socat", peer.Process, ports, responder, rate);
+        var probe = new Load();
+        await probe.RunAsync(ports, responder.Ports, offered, DirectEvery, options.HighLoadCalibration);
+        // What a saturated peer still has queued drains before anything else is measured (bounded by RunAsync).
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        return probe.Achieved(options.HighLoadCalibration);
     }
 
     /// <summary>Opens the held connections, runs the load for the window while sampling the supervisor, checks the held ones, closes them.</summary>
@@ -140,7 +147,7 @@ public sealed class HighLoadFigure(BenchOptions options, Report report, Action<s
         return phase;
     }
 
-    private void AddRows(List<Phase> phases, double capacity, int target, int rate, string limit)
+    private void AddRows(List<Phase> phases, double capacity, int target, int offered, int rate, double lpProbe, double peerProbe, string limit)
     {
         var window = options.HighLoadWindow;
         var skip = options.HighLoadFlatFrom;
@@ -164,8 +171,10 @@ public sealed class HighLoadFigure(BenchOptions options, Report report, Action<s
                          $"({limit}).");
         report.Notes.Add($"High load, the generator: it and the responder share the 2 cores with the system under test. Alone, straight to the " +
                          $"responder, closed-loop with 32 connections at a time for {options.HighLoadCalibration.TotalSeconds:0} s, they managed " +
-                         $"{capacity:0} connections/s; the offered rate is the target ({target}/s) capped at 60 % of that (with the direct share), " +
-                         $"here {rate}/s, the same for LocalPort and socat. The achieved rate counts successful exchanges through the forward per second.");
+                         $"{capacity:0} connections/s; the rate offered is the target ({target}/s) capped at 60 % of that (with the direct share), " +
+                         $"here {offered}/s. Then each system gets that rate for a {options.HighLoadCalibration.TotalSeconds:0} s probe (no held connections): " +
+                         $"LocalPort carried {lpProbe:0}/s, socat {peerProbe:0}/s; the window runs at the lower, rounded down to 100/s: {rate}/s for both. " +
+                         "The achieved rate counts successful exchanges through the forward per second of the window.");
         var lp = phases.Where(p => p.Name == "LocalPort").ToList();
         var peer = phases.Where(p => p.Name == "socat").ToList();
         const string peerName = "bash + 50× socat (fork per connection)";
@@ -244,15 +253,11 @@ public sealed class HighLoadFigure(BenchOptions options, Report report, Action<s
         return (growth, text);
     }
 
-    private static string Yaml(int count, int[] upstreams, out int[] ports)
-    {
-        ports = BenchPorts.Next(count);
-        var localPorts = ports;
+    private static string Yaml(int[] ports, int[] upstreams) =>
         // No defaults section, no health_check, no restart_policy: what a user gets out of the box.
-        return "version: \"1.0\"\nservices:\n" + string.Concat(Enumerable.Range(0, count).Select(i =>
-            $"  - name: svc-{i}\n    technology: tcp\n    local_port: {localPorts[i]}\n    remote_port: {upstreams[i]}\n" +
+        "version: \"1.0\"\nservices:\n" + string.Concat(ports.Select((port, i) =>
+            $"  - name: svc-{i}\n    technology: tcp\n    local_port: {port}\n    remote_port: {upstreams[i]}\n" +
             "    connection: { host: 127.0.0.1 }\n"));
-    }
 
     private static string Tail(string text) => string.Join(" | ", text.Split('\n').TakeLast(3));
 
