@@ -6,12 +6,22 @@ $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
 $configuration = if ($env:CONFIGURATION) { $env:CONFIGURATION } else { "Release" }
 $artifacts = if ($env:LP_ARTIFACTS) { $env:LP_ARTIFACTS } else { Join-Path $PSScriptRoot "artifacts" }
 $exe = if ($IsWindows) { "localport.exe" } else { "localport" }
-$binary = Join-Path $artifacts "bin/LocalPort.Cli/$($configuration.ToLower())/$exe"
+# The CLI the launcher runs: published ReadyToRun (precompiled) for this machine's runtime, as build.sh does.
+$cliDir = Join-Path $artifacts "publish/localport"
+$binary = Join-Path $cliDir $exe
 
 function Invoke-Build([string[]]$BuildArgs = @()) {
     dotnet build LocalPort.Actors.sln -c $configuration -nologo -clp:ErrorsOnly @BuildArgs
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Publish-Cli -clp:ErrorsOnly
     Write-Launcher
+}
+
+function Publish-Cli([string[]]$PublishArgs = @()) {
+    $rid = (dotnet --info | Select-String '^\s*RID:\s*(\S+)' | Select-Object -First 1).Matches[0].Groups[1].Value
+    dotnet publish src/LocalPort.Cli/LocalPort.Cli.csproj -c $configuration -r $rid --self-contained false `
+        -p:PublishReadyToRun=true -nologo -o $cliDir @PublishArgs
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
 # For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
@@ -20,6 +30,7 @@ function Invoke-VisibleBuild {
     $started = Get-Date
     dotnet build LocalPort.Actors.sln -c $configuration -nologo -v:minimal -clp:NoSummary | ForEach-Object { [Console]::Error.WriteLine($_) }
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Publish-Cli -v:minimal -clp:NoSummary | ForEach-Object { [Console]::Error.WriteLine($_) }
     Write-Launcher | ForEach-Object { [Console]::Error.WriteLine($_) }
     [Console]::Error.WriteLine("built in $([int](((Get-Date) - $started).TotalSeconds)) s")
 }
@@ -27,9 +38,9 @@ function Invoke-VisibleBuild {
 function Write-Launcher {
     $launcher = Join-Path $artifacts "bin/localport"
     if ($IsWindows) {
-        Set-Content -Path "$launcher.cmd" -Value "@`"%~dp0LocalPort.Cli\$($configuration.ToLower())\localport.exe`" %*"
+        Set-Content -Path "$launcher.cmd" -Value "@`"%~dp0..\publish\localport\localport.exe`" %*"
     } else {
-        Set-Content -Path $launcher -Value "#!/usr/bin/env sh`nexec `"`$(dirname `"`$0`")/LocalPort.Cli/$($configuration.ToLower())/localport`" `"`$@`""
+        Set-Content -Path $launcher -Value "#!/usr/bin/env sh`nexec `"`$(dirname `"`$0`")/../publish/localport/localport`" `"`$@`""
         chmod +x $launcher
     }
     Write-Host "built: $launcher"

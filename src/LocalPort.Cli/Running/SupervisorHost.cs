@@ -166,6 +166,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         _ = Task.Run(() => WarmUpControlApi(paths.ControlSocket));
         runtime.Ledger.TrackFile(paths.ControlSocket, "control socket");
         WritePidFile(paths, runtime);
+        SettledMemory.TrimLater(events.Started);
         return new SupervisorHost(app, paths, runtime, report.Task, events, instanceLock);
     }
 

@@ -27,6 +27,26 @@ public static partial class Posix
     /// <summary>The user this process acts as (what owns the files it creates); 0 is root.</summary>
     public static uint EffectiveUserId => OperatingSystem.IsWindows() ? 0 : SysGeteuid();
 
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int SysMallocTrim(nuint pad);
+
+    /// <summary>
+    /// Hands the native heap's free pages back to the kernel (glibc malloc_trim(3)); false where there is no such call
+    /// (macOS, musl). Start-up grows malloc arenas that an idle supervisor never uses again.
+    /// </summary>
+    public static bool TrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return SysMallocTrim(0) == 1;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     private static partial int SysSetsid();
 
