@@ -38,6 +38,8 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private int _consecutiveFailures;
     private int _consecutiveSuccesses;
     private bool? _healthy;
+    /// <summary>Cancels the probe in flight: a paused actor ignores its verdict, so its connection need not stay open.</summary>
+    private CancellationTokenSource? _probeStop;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -87,6 +89,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         _generation++;
         _active = false;
         Timers.Cancel(TickTimer);
+        StopProbeInFlight();
         _inFlight = false;
         _urgent = false;
         _consecutiveFailures = 0;
@@ -101,9 +104,11 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         var generation = _generation;
         var timeout = Check.Timeout;
         var probe = _probe;
+        var stop = (_probeStop = new CancellationTokenSource()).Token;
         Task.Run(async () =>
         {
-            using var cts = new CancellationTokenSource(timeout);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            cts.CancelAfter(timeout);
             var started = Stopwatch.GetTimestamp();
             try
             {
@@ -117,7 +122,18 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         }).PipeTo(Self);
     }
 
-    protected override void PostStop() => (_probe as IDisposable)?.Dispose();
+    /// <summary>Never disposed: it has no timer, and a probe still starting may link to it after the cancel.</summary>
+    private void StopProbeInFlight()
+    {
+        _probeStop?.Cancel();
+        _probeStop = null;
+    }
+
+    protected override void PostStop()
+    {
+        StopProbeInFlight();
+        (_probe as IDisposable)?.Dispose();
+    }
 
     /// <summary>Keeps checking through a reload: counts survive unless the probe itself changed.</summary>
     private void HandleUpdateSpec(UpdateSpec update)
@@ -141,6 +157,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private void HandleCompleted(ProbeCompleted completed)
     {
         if (completed.Generation != _generation) return;
+        _probeStop = null;
         _inFlight = false;
         if (completed.Result.Healthy)
         {
