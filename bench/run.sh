@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LocalPort's figures against its peers (issue 7): `./build.sh bench` builds LocalPort and then runs this.
 # Run directly it builds LocalPort first if the launcher is missing. Respects LP_ARTIFACTS like build.sh.
-# Arguments go to the bench: --quick (a short smoke run), --only 1,2,3,4,5,6,7, --out FILE. Figure 6 (memory over
+# Arguments go to the bench: --quick (a short smoke run), --only 1,2,3,4,5,6,7,8, --out FILE. Figure 6 (memory over
 # time: 10 minutes of 50 services with 1 s checks) runs only when named: ./build.sh bench --only 6.
 # Writes bench/results/latest.md (figure 6 alone: bench/results/memory-over-time.md) and prints it.
 set -euo pipefail

@@ -26,6 +26,13 @@ public sealed record BenchOptions
     public TimeSpan LongRunWindow { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan LongRunSkip { get; init; } = TimeSpan.FromMinutes(1);
     public TimeSpan LongRunSample { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Figure 8: connections held open, new connections a second, how long, from when memory must be flat, rounds.</summary>
+    public int HighLoadHeld { get; init; } = 1000;
+    public int HighLoadRate { get; init; } = 2000;
+    public TimeSpan HighLoadWindow { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HighLoadFlatFrom { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan HighLoadCalibration { get; init; } = TimeSpan.FromSeconds(3);
+    public int HighLoadRuns { get; init; } = 1;
     public HashSet<int> Figures { get; init; } = [1, 2, 3, 4, 5];
 }
 

@@ -4,14 +4,14 @@ using LocalPort.Bench;
 using LocalPort.IntegrationTests.Fixtures;
 
 // LocalPort's figures against its peers, on loopback: see bench/README.md. Run through bench/run.sh.
-// Usage: LocalPort.Bench --launcher PATH [--out FILE] [--quick] [--only 1,2,3,4,5,6,7] [--commit TEXT]
+// Usage: LocalPort.Bench --launcher PATH [--out FILE] [--quick] [--only 1,2,3,4,5,6,7,8] [--commit TEXT]
 // Figure 6 (memory over time, 10 minutes) runs only when --only names it.
 
 var total = Stopwatch.StartNew();
 string? launcher = null;
 string? output = null;
 var quick = false;
-var only = new HashSet<int>([1, 2, 3, 4, 5, 7]);
+var only = new HashSet<int>([1, 2, 3, 4, 5, 7, 8]);
 var commit = "";
 for (var i = 0; i < args.Length; i++)
 {
@@ -23,7 +23,7 @@ for (var i = 0; i < args.Length; i++)
         case "--only": only = args[++i].Split(',').Select(int.Parse).ToHashSet(); break;
         case "--commit": commit = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: --launcher PATH [--out FILE] [--quick] [--only 1,2,3,4,5,6,7] [--commit TEXT]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: --launcher PATH [--out FILE] [--quick] [--only 1,2,3,4,5,6,7,8] [--commit TEXT]");
             return 2;
     }
 }
@@ -45,6 +45,7 @@ if (quick)
         StartupRuns = 2, RelayRuns = 2, SingleStreamBytes = 64L << 20, MultiStreamBytes = 8L << 20, PingPongs = 500,
         IdleWindow = TimeSpan.FromSeconds(8), IdleSettle = TimeSpan.FromSeconds(2),
         LongRunWindow = TimeSpan.FromMinutes(2),
+        HighLoadWindow = TimeSpan.FromSeconds(10), HighLoadFlatFrom = TimeSpan.FromSeconds(3), HighLoadCalibration = TimeSpan.FromSeconds(2),
     };
 }
 
@@ -69,6 +70,8 @@ try
         (4, "4. relay throughput and added RTT (LocalPort tcp vs socat, ssh -L, direct)", figures.RelayAsync),
         (5, "5. idle memory and CPU with 100 services (LocalPort vs 100 socat)", figures.IdleAsync),
         (7, $"7. shared ssh connections: start-up, ssh processes and failover (shared, standby, per-service ssh, autossh)", new SharedSshFigures(options, ssh, report, Log).RunAsync),
+        (8, $"8. high load: {options.HighLoadHeld} held + {options.HighLoadRate}/s new connections over 50 tcp services for {options.HighLoadWindow.TotalSeconds:0} s (LocalPort vs 50 socat)",
+            new HighLoadFigure(options, report, Log).RunAsync),
         (6, $"6. memory over time: 50 services with 1 s checks for {options.LongRunWindow.TotalMinutes:0.#} min (LocalPort vs 50 socat)", figures.LongRunAsync),
     };
     foreach (var (figure, title, run) in steps)
@@ -96,7 +99,7 @@ finally
 }
 
 machine.LoadAtEnd = Machine.LoadAverage();
-var command = "./build.sh bench" + (quick ? " --quick" : "") + (!only.SetEquals([1, 2, 3, 4, 5, 7]) ? $" --only {string.Join(',', only.Order())}" : "");
+var command = "./build.sh bench" + (quick ? " --quick" : "") + (!only.SetEquals([1, 2, 3, 4, 5, 7, 8]) ? $" --only {string.Join(',', only.Order())}" : "");
 var markdown = report.Markdown(machine, total.Elapsed, command);
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 File.WriteAllText(output, markdown);

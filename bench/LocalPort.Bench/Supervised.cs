@@ -26,7 +26,7 @@ public sealed class LocalPortRun : ISupervised
     /// <summary>Time from launch to the first status line: the runtime, the actor system and the services' actors are up.</summary>
     public TimeSpan? FirstStatus { get; private set; }
 
-    private LocalPortRun(string launcher, string yaml, IReadOnlyDictionary<string, string?>? extra)
+    private LocalPortRun(string launcher, string yaml, IReadOnlyDictionary<string, string?>? extra, bool ownSession)
     {
         _home = new TempDirectory("lp-bench-home");
         var config = _home.Write("localport.yaml", yaml);
@@ -38,7 +38,8 @@ public sealed class LocalPortRun : ISupervised
             ["XDG_CONFIG_HOME"] = null, ["NO_COLOR"] = null, ["LOCALPORT_DEBUG"] = null,
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) environment[key] = value;
-        Process = Procs.Start(launcher, ["run", "-c", config, "-o", "json"], new Procs.Options
+        string[] arguments = ["run", "-c", config, "-o", "json"];
+        Process = Procs.Start(ownSession ? OwnSession.Program : launcher, ownSession ? [launcher, .. arguments] : arguments, new Procs.Options
         {
             Environment = environment,
             WorkingDirectory = _home.Path,
@@ -47,8 +48,9 @@ public sealed class LocalPortRun : ISupervised
         });
     }
 
-    public static LocalPortRun Start(string launcher, string yaml, IReadOnlyDictionary<string, string?>? environment = null) =>
-        new(launcher, yaml, environment);
+    /// <param name="ownSession">In a session of its own (see <see cref="OwnSession"/>).</param>
+    public static LocalPortRun Start(string launcher, string yaml, IReadOnlyDictionary<string, string?>? environment = null, bool ownSession = false) =>
+        new(launcher, yaml, environment, ownSession);
 
     private void OnStdout(string line)
     {
@@ -118,7 +120,7 @@ public sealed class PeerScript : ISupervised
     public string Tail { get { lock (_tail) return string.Join('\n', _tail); } }
 
     /// <param name="lines">One background command per line (without the trailing &amp;).</param>
-    public PeerScript(IEnumerable<string> lines, IReadOnlyDictionary<string, string?>? environment = null)
+    public PeerScript(IEnumerable<string> lines, IReadOnlyDictionary<string, string?>? environment = null, bool ownSession = false)
     {
         var script = _directory.Write("peer.sh",
             "#!/usr/bin/env bash\n" +
@@ -126,7 +128,7 @@ public sealed class PeerScript : ISupervised
             "trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM INT\n" +
             string.Concat(lines.Select(l => l + " &\n")) +
             "wait\n");
-        Process = Procs.Start("bash", [script], new Procs.Options
+        Process = Procs.Start(ownSession ? OwnSession.Program : "bash", ownSession ? ["bash", script] : [script], new Procs.Options
         {
             Environment = environment ?? new Dictionary<string, string?>(),
             Stdout = Remember,
@@ -149,4 +151,14 @@ public sealed class PeerScript : ISupervised
         Process.Dispose();
         _directory.Dispose();
     }
+}
+
+/// <summary>
+/// `setsid PROGRAM …`: the process (same pid: setsid execs, as a child is no group leader) leads a session of its own,
+/// so with the kernel's autogroup scheduling it gets a CPU share as one group, like the bench itself, however many
+/// threads or forks it runs.
+/// </summary>
+public static class OwnSession
+{
+    public const string Program = "/usr/bin/setsid";
 }

@@ -105,9 +105,16 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         // The target hung up first: the client has its FIN and a moment to finish, but a client that keeps its end
         // open does not keep the connection (two descriptors) for ever. A client that half-closes first still gets
         // its whole answer, as long as the target does not go quiet for HalfClosedIdle.
-        if (await Task.WhenAny(toTarget, toClient) == toClient && !toTarget.IsCompleted &&
-            await Task.WhenAny(toTarget, Task.Delay(HalfCloseGrace, linked.Token)) != toTarget)
-            Close(reset: false);
+        if (await Task.WhenAny(toTarget, toClient) == toClient && !toTarget.IsCompleted)
+        {
+            // The grace timer is cancelled as soon as the client is done: left to run its second out, every short
+            // connection's timer outlived a few gen0 GCs and piled up in gen2 (RSS climbing under load, bench figure 8).
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+            var graceOver = Task.Delay(HalfCloseGrace, grace.Token);
+            var first = await Task.WhenAny(toTarget, graceOver);
+            grace.Cancel();
+            if (first != toTarget) Close(reset: false);
+        }
         await Task.WhenAll(toTarget, toClient);
         return true;
     }
