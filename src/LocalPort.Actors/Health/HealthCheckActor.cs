@@ -104,11 +104,11 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         var generation = _generation;
         var timeout = Check.Timeout;
         var probe = _probe;
-        var stop = (_probeStop = new CancellationTokenSource()).Token;
+        // Made here, so a pause can cancel it; disposed by the probe's task once the probe is done.
+        var cts = _probeStop = new CancellationTokenSource(timeout);
         Task.Run(async () =>
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            cts.CancelAfter(timeout);
+            using var _ = cts;
             var started = Stopwatch.GetTimestamp();
             try
             {
@@ -122,10 +122,10 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         }).PipeTo(Self);
     }
 
-    /// <summary>Never disposed: it has no timer, and a probe still starting may link to it after the cancel.</summary>
     private void StopProbeInFlight()
     {
-        _probeStop?.Cancel();
+        try { _probeStop?.Cancel(); }
+        catch (ObjectDisposedException) { } // the probe had just finished
         _probeStop = null;
     }
 

@@ -390,10 +390,17 @@ public sealed class RelayListener : IAsyncDisposable
     /// <summary>How long a connection must be quiet to count as drained: its current exchange is over.</summary>
     public static TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Completed (and replaced) whenever a dial ends or a connection goes: what a drain waits on besides the clock.</summary>
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>While a drain waits: completed (and cleared) when a dial ends or a connection goes. Null otherwise, so nothing is allocated.</summary>
+    private TaskCompletionSource? _changed;
 
-    private void Changed() => Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    private void Changed() => Interlocked.Exchange(ref _changed, null)?.TrySetResult();
+
+    /// <summary>The signal a drain waits on, shared by every drain waiting now.</summary>
+    private Task NextChange()
+    {
+        var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref _changed, fresh, null) ?? fresh).Task;
+    }
 
     /// <summary>
     /// Completes when no relayed connection is mid-exchange (call after <see cref="StopAccepting"/>), with how many were
@@ -432,7 +439,7 @@ public sealed class RelayListener : IAsyncDisposable
         while (true)
         {
             // Taken before looking, so a change during the look is not missed.
-            var changed = Volatile.Read(ref _changed).Task;
+            var changed = NextChange();
             long? soonest = null;
             foreach (var connection in _connections.Values)
                 if (busyFor(connection) is { } due && (soonest is null || due < soonest)) soonest = due;
