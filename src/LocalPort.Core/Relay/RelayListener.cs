@@ -58,6 +58,9 @@ public sealed class RelayListener : IAsyncDisposable
     /// <summary>Bytes relayed from targets back to clients (as <see cref="BytesUp"/>).</summary>
     public long BytesDown => Interlocked.Read(ref _totals.BytesDown);
 
+    /// <summary>Of <see cref="BytesUp"/> and <see cref="BytesDown"/>, bytes moved with splice(2) (Linux, bulk bursts, no toxics).</summary>
+    internal long BytesSpliced => Interlocked.Read(ref _totals.BytesSpliced);
+
     /// <summary>Connections that got a first byte back from their target: proof that a tunnel carried traffic.</summary>
     public long Exchanges => Interlocked.Read(ref _totals.Exchanges);
 

@@ -12,6 +12,8 @@ internal sealed class RelayTarget(EndPoint endpoint, RelayTarget.Totals totals)
         /// <summary>Bytes relayed client→target (up) and target→client (down), for the metrics.</summary>
         public long BytesUp;
         public long BytesDown;
+        /// <summary>Of those, bytes that went through a kernel pipe (splice) instead of a managed buffer.</summary>
+        public long BytesSpliced;
     }
 
     private long _exchanges;
@@ -27,8 +29,9 @@ internal sealed class RelayTarget(EndPoint endpoint, RelayTarget.Totals totals)
     }
 
     /// <summary>Bytes a connection forwarded through this target (one add per chunk).</summary>
-    public void CountBytes(bool up, int count)
+    public void CountBytes(bool up, int count, bool spliced = false)
     {
+        if (spliced) Interlocked.Add(ref totals.BytesSpliced, count);
         if (up) Interlocked.Add(ref totals.BytesUp, count);
         else Interlocked.Add(ref totals.BytesDown, count);
     }
