@@ -264,10 +264,11 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         {
             if (!_breakdown.TryGetValue(key, out var parts)) return "LocalPort runs four CoordinatedShutdown phases; the script only forwards SIGTERM and waits";
             double M(string part) => parts.TryGetValue(part, out var p) ? p.Median ?? 0 : 0;
-            return $"by LocalPort's own report (medians), in-flight checks and relayed exchanges finish in complete-current ({M("complete-current"):0} ms), " +
-                   $"services stop in cancel-tasks ({M("cancel-tasks"):0} ms{(ssh ? ", SIGTERM to each ssh and wait for its exit" : "")}), the other two phases take " +
-                   $"{M("stop-new-work") + M("force-cleanup"):0} ms, and {M("SIGTERM → exit minus report total"):0} ms pass between the report and process exit " +
-                   "(host, Kestrel and runtime teardown); the bash script only forwards SIGTERM and waits";
+            return $"by LocalPort's own report (medians, its clock starts at the signal: {M("report total"):0} ms), complete-current waits only for relayed " +
+                   $"exchanges in flight ({M("complete-current"):0} ms; open but idle connections and health checks do not count), every service stops at once in " +
+                   $"cancel-tasks ({M("cancel-tasks"):0} ms{(ssh ? ": SIGTERM to each ssh process, a shared master at once, and each exit awaited" : "")}), the other two " +
+                   $"phases and the signal's way to the first take the rest, and {M("SIGTERM → exit minus report total"):0} ms pass between the report and process exit " +
+                   "(log flush and the runtime's own exit; the CLI no longer waits for the actor system's termination); the bash script only forwards SIGTERM and waits";
         }
         const string leftLoss = "LocalPort left something behind: see \"Failed runs and problems seen\"";
         if (options.Figures.Contains(2))
@@ -364,7 +365,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         return result with { StartupMs = startup };
     }
 
-    private static Dictionary<string, double> ShutdownPhases(string home)
+    internal static Dictionary<string, double> ShutdownPhases(string home)
     {
         var phases = new Dictionary<string, double>();
         try

@@ -38,6 +38,8 @@ public sealed class SharedSshFigures(BenchOptions options, SshServer ssh, Report
         var start = setups.ToDictionary(s => s.Name, _ => new Samples("ms"));
         var processes = setups.ToDictionary(s => s.Name, _ => new Samples("processes"));
         var stop = setups.ToDictionary(s => s.Name, _ => new Samples("ms"));
+        // LocalPort's own shutdown report (last-shutdown.json) per setup: phase → ms.
+        var phases = setups.ToDictionary(s => s.Name, _ => new Dictionary<string, Samples>());
         var left = setups.ToDictionary(s => s.Name, _ => new Samples("left"));
         var peerStart = new Samples("ms");
         var runs = Math.Max(1, options.StartupRuns / 2);
@@ -45,7 +47,17 @@ public sealed class SharedSshFigures(BenchOptions options, SshServer ssh, Report
         {
             foreach (var setup in setups)
             {
-                var (started, count, stopped, leftovers, error) = await LocalPortOnce(echo, setup.Connection);
+                var (started, count, stopped, leftovers, error, report) = await LocalPortOnce(echo, setup.Connection);
+                foreach (var (phase, ms) in report)
+                {
+                    if (!phases[setup.Name].TryGetValue(phase, out var samples)) phases[setup.Name][phase] = samples = new Samples("ms");
+                    samples.Add(ms);
+                }
+                if (stopped is { } end && report.TryGetValue("report total", out var total))
+                {
+                    if (!phases[setup.Name].TryGetValue("SIGTERM → exit minus report total", out var rest)) phases[setup.Name]["SIGTERM → exit minus report total"] = rest = new Samples("ms");
+                    rest.Add(end - total);
+                }
                 if (started is { } s) start[setup.Name].Add(s); else start[setup.Name].Fail(error ?? "did not serve");
                 if (count is { } c) processes[setup.Name].Add(c); else processes[setup.Name].Fail(error ?? "-");
                 if (stopped is { } t) stop[setup.Name].Add(t); else stop[setup.Name].Fail(error ?? "did not stop");
@@ -66,27 +78,32 @@ public sealed class SharedSshFigures(BenchOptions options, SshServer ssh, Report
                 Comment: $"(ssh processes: {processes[setup.Name].Describe()})"));
             report.Rows.Add(new Row("7", $"shutdown, {Ssh} ssh ({setup.Name}) + {Tcp} tcp: SIGTERM → exit", stop[setup.Name], "–", null, Better.Lower,
                 Comment: $"(ssh processes and ports left: {left[setup.Name].Describe()})"));
+            if (phases[setup.Name].Count > 0)
+                report.Notes.Add($"LocalPort's shutdown, {Ssh} ssh ({setup.Name}) + {Tcp} tcp (medians): " +
+                                 string.Join("; ", phases[setup.Name].Select(p => $"{p.Key} {p.Value.Number(p.Value.Median)} ms")) +
+                                 " (phases from its own report, last-shutdown.json).");
         }
     }
 
     /// <summary>One `localport run`: launch → all serve, its ssh processes, then SIGTERM → exit and what is left.</summary>
-    private async Task<(double? Start, int? Ssh, double? Stop, int? Left, string? Error)> LocalPortOnce(Upstream echo, string? connection)
+    private async Task<(double? Start, int? Ssh, double? Stop, int? Left, string? Error, Dictionary<string, double> Report)> LocalPortOnce(
+        Upstream echo, string? connection)
     {
         var services = Services(echo);
         var clock = Stopwatch.StartNew();
         using var lp = LocalPortRun.Start(options.Launcher, Yaml(services, connection));
         if (!await Client.AllServeAsync(services.Select(s => s.LocalPort).ToList(), TimeSpan.FromSeconds(90)))
-            return (null, null, null, null, $"not all ports served: {lp.Tail.Split('\n').LastOrDefault()}");
+            return (null, null, null, null, $"not all ports served: {lp.Tail.Split('\n').LastOrDefault()}", []);
         var started = clock.Elapsed.TotalMilliseconds;
         var expected = connection is "standby: true" ? 2 : connection is null ? 1 : Ssh;
         Poll.Until(() => SshChildren(lp.Process.Id).Count == expected, TimeSpan.FromSeconds(20));
         var ssh = SshChildren(lp.Process.Id);
         var stopClock = Stopwatch.StartNew();
         Native.Signal(lp.Process.Id, Native.SIGTERM);
-        if (!lp.Process.WaitForExit(30_000)) return (started, ssh.Count, null, null, "did not exit within 30 s");
+        if (!lp.Process.WaitForExit(30_000)) return (started, ssh.Count, null, null, "did not exit within 30 s", []);
         var stopped = stopClock.Elapsed.TotalMilliseconds;
         var left = ssh.Count(Native.IsAlive) + services.Count(s => !Refuses(s.LocalPort));
-        return (started, ssh.Count, stopped, left, null);
+        return (started, ssh.Count, stopped, left, null, Figures.ShutdownPhases(lp.Home));
     }
 
     private async Task<double?> PeerOnce(Upstream echo)

@@ -13,14 +13,17 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
 
     private string StateDirectory => Path.Combine(Home, "state");
 
-    private (LocalPortProcess Run, IReadOnlyList<int> SshPids, IReadOnlyList<int> Ports) StartMany(int sshCount, int tcpCount)
+    private (LocalPortProcess Run, IReadOnlyList<int> SshPids, IReadOnlyList<int> Ports) StartMany(int sshCount, int tcpCount,
+        params (string Name, string Yaml)[] extra)
     {
         var echo = Own(new EchoServer());
         var ports = FreePort.Next(sshCount + tcpCount);
         var services = Enumerable.Range(0, sshCount).Select(i => Yaml.Ssh($"ssh-{i}", ports[i], echo.Port, ssh))
             .Concat(Enumerable.Range(0, tcpCount).Select(i => Yaml.Tcp($"tcp-{i}", ports[sshCount + i], echo.Port)))
+            .Concat(extra.Select(e => e.Yaml))
             .ToArray();
-        var names = Enumerable.Range(0, sshCount).Select(i => $"ssh-{i}").Concat(Enumerable.Range(0, tcpCount).Select(i => $"tcp-{i}"));
+        var names = Enumerable.Range(0, sshCount).Select(i => $"ssh-{i}").Concat(Enumerable.Range(0, tcpCount).Select(i => $"tcp-{i}"))
+            .Concat(extra.Select(e => e.Name));
         var run = RunUntilRunning(WriteConfig(Yaml.File(services)), names, TimeSpan.FromSeconds(90));
         var sshPids = Enumerable.Range(0, sshCount).Select(i => run.Latest($"ssh-{i}")!.Pid!.Value).ToList();
         return (run, sshPids, ports);
@@ -54,7 +57,10 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
     [Fact]
     public void A_double_sigint_skips_to_force_cleanup_and_exits_in_under_2_seconds_with_nothing_left()
     {
-        var (run, sshPids, ports) = StartMany(10, 10);
+        // A child that ignores SIGTERM holds cancel-tasks for its stop grace: the shutdown is still running when the
+        // second SIGINT comes (an idle supervisor otherwise stops faster than a test sees the first one).
+        var (run, sshPids, ports) = StartMany(10, 10, ("stubborn", Yaml.Kubectl("stubborn", FreePort.Next(), 80,
+            $"resource_name: web\nkubectl_path: {StubbornKubectl(Own(new EchoServer()).Port)}")));
 
         var clock = Stopwatch.StartNew();
         Assert.True(run.SendSignal(Native.SIGINT));
@@ -78,19 +84,25 @@ public sealed class ShutdownAtScaleTests(SshServer ssh, ITestOutputHelper output
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
     }
 
+    /// <summary>A kubectl that keeps kubectl's contract (the Forwarding line, pointing at <paramref name="port"/>) but ignores SIGTERM.</summary>
+    private string StubbornKubectl(int port)
+    {
+        var stubborn = Path.Combine(Root, "stubborn-kubectl");
+        File.WriteAllText(stubborn, $"""
+            #!/usr/bin/env bash
+            trap '' TERM
+            echo "Forwarding from 127.0.0.1:{port} -> 80"
+            while :; do sleep 0.2; done
+            """);
+        File.SetUnixFileMode(stubborn, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return stubborn;
+    }
+
     [Fact]
     public void A_child_that_ignores_sigterm_is_sigkilled_in_force_cleanup()
     {
         var echo = Own(new EchoServer());
-        var stubborn = Path.Combine(Root, "stubborn-kubectl");
-        // Keeps kubectl's contract (the Forwarding line, pointing at the echo server) but ignores SIGTERM.
-        File.WriteAllText(stubborn, $"""
-            #!/usr/bin/env bash
-            trap '' TERM
-            echo "Forwarding from 127.0.0.1:{echo.Port} -> 80"
-            while :; do sleep 0.2; done
-            """);
-        File.SetUnixFileMode(stubborn, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var stubborn = StubbornKubectl(echo.Port);
         var port = FreePort.Next();
         var run = RunUntilRunning(WriteConfig(Yaml.File(Yaml.Kubectl("stubborn", port, 80,
             $"resource_name: web\nkubectl_path: {stubborn}"))), ["stubborn"], TimeSpan.FromSeconds(20));

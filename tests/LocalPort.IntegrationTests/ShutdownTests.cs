@@ -52,6 +52,45 @@ public sealed class ShutdownTests(SshServer ssh, ITestOutputHelper output) : Sce
     }
 
     /// <summary>
+    /// SIGTERM as soon as the services run, while their first health checks may still hold a bare connection through the
+    /// relays: complete-current has nothing in flight to wait for and says so, and cancel-tasks stops the shared ssh master
+    /// and sees it exit, so force-cleanup has nothing left to kill.
+    /// </summary>
+    [Fact]
+    public void Sigterm_right_after_start_finds_nothing_in_flight_and_leaves_force_cleanup_nothing_to_kill()
+    {
+        var echo = Own(new EchoServer());
+        var ports = FreePort.Next(4);
+        string[] names = ["ssh-a", "ssh-b", "tcp-a", "tcp-b"];
+        var path = WriteConfig(Yaml.File(
+            Yaml.Ssh(names[0], ports[0], echo.Port, ssh),
+            Yaml.Ssh(names[1], ports[1], echo.Port, ssh),
+            Yaml.Tcp(names[2], ports[2], echo.Port),
+            Yaml.Tcp(names[3], ports[3], echo.Port)));
+        var run = RunUntilRunning(path, names, StartTimeout);
+        var master = run.Latest(names[0])!.Pid!.Value;
+        Assert.Equal(master, run.Latest(names[1])!.Pid);
+
+        Assert.True(run.SendSignal(Native.SIGTERM));
+        var code = run.WaitForExit(TimeSpan.FromSeconds(30));
+        foreach (var line in run.Stderr.Where(l => l.StartsWith("shutdown:", StringComparison.Ordinal))) Output.WriteLine("  " + line);
+
+        Assert.True(code == 0, run.Describe());
+        var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Home, "state", "last-shutdown.json"))).RootElement;
+        Output.WriteLine(report.ToString());
+        var phases = report.GetProperty("phases").EnumerateArray().ToDictionary(p => p.GetProperty("phase").GetString()!);
+        var completeCurrent = phases["localport-complete-current"];
+        Assert.Equal(0, completeCurrent.GetProperty("in_flight").GetInt32());
+        Assert.Equal("nothing in flight", completeCurrent.GetProperty("note").GetString());
+        Assert.Contains(run.Stderr, l => l.StartsWith("shutdown: localport-complete-current done", StringComparison.Ordinal) && l.Contains("(nothing in flight)"));
+        Assert.DoesNotContain(phases["localport-force-cleanup"].GetProperty("cleaned").EnumerateArray(),
+            c => c.GetString()!.StartsWith("SIGKILL", StringComparison.Ordinal));
+        Assert.False(Native.IsAlive(master), $"the shared ssh master {master} outlived localport");
+        Assert.Equal(0, report.GetProperty("leftovers").GetArrayLength());
+        Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
+    }
+
+    /// <summary>
     /// A client that connected to a failed service's port is waiting for a tunnel that will never come
     /// (restarts are over, and shutdown freezes them anyway). It is not in-flight work, so the
     /// complete-current phase must not wait for it.

@@ -43,9 +43,10 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     /// <summary>Shutdown's first phase: no more restarts; answered with <see cref="Frozen"/>.</summary>
     public sealed class Freeze { public static readonly Freeze Instance = new(); private Freeze() { } }
     public sealed record Frozen(string Name);
-    /// <summary>Close the port to new connections and wait for relayed ones; answered with <see cref="Drained"/>.</summary>
+    /// <summary>Close the port to new connections and wait for relayed exchanges in flight; answered with <see cref="Drained"/>.</summary>
     public sealed class Drain { public static readonly Drain Instance = new(); private Drain() { } }
-    public sealed record Drained(string Name);
+    /// <param name="InFlight">Connections that were mid-exchange when the drain began (and have finished it since).</param>
+    public sealed record Drained(string Name, int InFlight = 0);
     /// <summary>To the parent: the failing checks were not the tunnel's fault (no descriptors left); checking goes on.</summary>
     public sealed record ChecksInconclusive(string Name);
     /// <summary>From the root: the running tunnel passed a health check, so it has proved itself.</summary>
@@ -65,7 +66,7 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
     private sealed record RetryDue(int Generation);
     private sealed record StartTimedOut(int Generation);
     private sealed record TunnelStopped(IActorRef ReplyTo);
-    private sealed record RelayDrained(IActorRef ReplyTo);
+    private sealed record RelayDrained(IActorRef ReplyTo, int InFlight);
     private sealed class CheckSuspended { public static readonly CheckSuspended Instance = new(); }
 
     private const string RetryTimer = "retry";
@@ -129,9 +130,12 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
                 return;
             }
             _relay.StopAccepting();
-            _relay.DrainAsync().ContinueWith(_ => new RelayDrained(replyTo), TaskScheduler.Default).PipeTo(Self);
+            var drained = _relay.DrainAsync();
+            // Nothing in flight is the usual case: answered now, not a message later.
+            if (drained.IsCompletedSuccessfully) replyTo.Tell(new Drained(_spec.Name, drained.Result));
+            else drained.ContinueWith(t => new RelayDrained(replyTo, t.IsCompletedSuccessfully ? t.Result : 0), TaskScheduler.Default).PipeTo(Self);
         });
-        Receive<RelayDrained>(m => m.ReplyTo.Tell(new Drained(_spec.Name)));
+        Receive<RelayDrained>(m => m.ReplyTo.Tell(new Drained(_spec.Name, m.InFlight)));
     }
 
     /// <summary>The port the relay listens on (differs from the spec only when the spec asks for 0 in tests).</summary>
@@ -505,14 +509,18 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
         StopResources(tunnel, relay, killAfterGrace, noGrace ? TimeSpan.Zero : _runtime.StopGrace, LocalPortMetrics.For(Context.System)).ContinueWith(_ => new TunnelStopped(replyTo), TaskScheduler.Default).PipeTo(Self);
     }
 
+    /// <summary>The port closes at once (inside DisposeAsync's first step); port and tunnel then wind down together.</summary>
     private static async Task StopResources(ITunnel? tunnel, RelayListener? relay, bool killAfterGrace, TimeSpan grace, LocalPortMetrics metrics)
     {
-        if (relay is not null)
-        {
-            await relay.DisposeAsync();
-            metrics.Untrack(relay);
-        }
-        if (tunnel is not null) await tunnel.StopAsync(grace, killAfterGrace);
+        var closed = relay is null ? Task.CompletedTask : CloseRelay(relay, metrics);
+        var stopped = tunnel is null ? Task.CompletedTask : tunnel.StopAsync(grace, killAfterGrace);
+        await Task.WhenAll(closed, stopped);
+    }
+
+    private static async Task CloseRelay(RelayListener relay, LocalPortMetrics metrics)
+    {
+        await relay.DisposeAsync();
+        metrics.Untrack(relay);
     }
 
     private void Stopping()

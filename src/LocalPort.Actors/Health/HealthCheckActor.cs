@@ -38,6 +38,8 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private int _consecutiveFailures;
     private int _consecutiveSuccesses;
     private bool? _healthy;
+    /// <summary>Cancels the probe in flight: a paused actor ignores its verdict, so its connection need not stay open.</summary>
+    private CancellationTokenSource? _probeStop;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -87,6 +89,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         _generation++;
         _active = false;
         Timers.Cancel(TickTimer);
+        StopProbeInFlight();
         _inFlight = false;
         _urgent = false;
         _consecutiveFailures = 0;
@@ -101,9 +104,11 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         var generation = _generation;
         var timeout = Check.Timeout;
         var probe = _probe;
+        // Made here, so a pause can cancel it; disposed by the probe's task once the probe is done.
+        var cts = _probeStop = new CancellationTokenSource(timeout);
         Task.Run(async () =>
         {
-            using var cts = new CancellationTokenSource(timeout);
+            using var _ = cts;
             var started = Stopwatch.GetTimestamp();
             try
             {
@@ -117,7 +122,18 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         }).PipeTo(Self);
     }
 
-    protected override void PostStop() => (_probe as IDisposable)?.Dispose();
+    private void StopProbeInFlight()
+    {
+        try { _probeStop?.Cancel(); }
+        catch (ObjectDisposedException) { } // the probe had just finished
+        _probeStop = null;
+    }
+
+    protected override void PostStop()
+    {
+        StopProbeInFlight();
+        (_probe as IDisposable)?.Dispose();
+    }
 
     /// <summary>Keeps checking through a reload: counts survive unless the probe itself changed.</summary>
     private void HandleUpdateSpec(UpdateSpec update)
@@ -141,6 +157,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
     private void HandleCompleted(ProbeCompleted completed)
     {
         if (completed.Generation != _generation) return;
+        _probeStop = null;
         _inFlight = false;
         if (completed.Result.Healthy)
         {

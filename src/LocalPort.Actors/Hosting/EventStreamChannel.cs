@@ -37,6 +37,23 @@ public sealed class EventStreamChannel<T> : IDisposable
         return new EventStreamChannel<T>(system, subscriber, channel);
     }
 
+    /// <summary>
+    /// Completes the channel once every event published before the call is in it (the subscriber has handled what its
+    /// mailbox held), so a reader that drains it has seen them all; bounded by <paramref name="timeout"/>.
+    /// </summary>
+    public async Task CompleteAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _subscriber.Ask<ActorIdentity>(new Identify(null), timeout);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            // A subscriber this far behind (or already stopped) is not waited for any longer.
+        }
+        _channel.Writer.TryComplete();
+    }
+
     public void Dispose()
     {
         _system.Stop(_subscriber);

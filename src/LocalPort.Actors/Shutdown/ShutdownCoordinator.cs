@@ -51,6 +51,8 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private HashSet<string> _answered = [];
     private bool _targetsKnown;
     private List<string> _cleaned = [];
+    /// <summary>complete-current: exchanges the services found in flight.</summary>
+    private int _inFlight;
     private bool _escalated;
     /// <summary>A phase is running (between phases <see cref="_current"/> names the last one, already reported).</summary>
     private bool _inPhase;
@@ -115,13 +117,17 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         StartPhase(index, Sender);
     }
 
+    /// <summary>The shutdown's clock starts at the signal that asked for it, else at its first phase.</summary>
+    private void StartClock()
+    {
+        if (_totalClock.IsRunning) return;
+        _startedAt = DateTimeOffset.Now;
+        _totalClock.Start();
+    }
+
     private void StartPhase(int index, IActorRef requester)
     {
-        if (_current < 0)
-        {
-            _startedAt = DateTimeOffset.Now;
-            _totalClock.Start();
-        }
+        StartClock();
         _current = index;
         _inPhase = true;
         _waiters.Add(requester);
@@ -129,6 +135,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         _answered = [];
         _targetsKnown = false;
         _cleaned = [];
+        _inFlight = 0;
         _phaseClock.Restart();
         var phase = ShutdownPhases.All[index];
         Context.System.EventStream.Publish(new ShutdownPhaseStarted(phase));
@@ -169,7 +176,12 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private void CompletingCurrent()
     {
         Receive<PhaseTargets>(m => ExpectAnswers(m.Services));
-        Receive<ForwardActor.Drained>(m => Answered(m.Name, $"connections drained: {m.Name}"));
+        Receive<ForwardActor.Drained>(m =>
+        {
+            _inFlight += m.InFlight;
+            // Only a service that had something to finish is worth a line.
+            Answered(m.Name, m.InFlight > 0 ? $"exchanges finished: {m.Name} ({m.InFlight})" : null);
+        });
         DuringPhase();
     }
 
@@ -230,10 +242,10 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         if (_pending.Count == 0) FinishPhase(timedOut: false);
     }
 
-    private void Answered(string name, string what)
+    private void Answered(string name, string? what)
     {
         _answered.Add(name);
-        _cleaned.Add(what);
+        if (what is not null) _cleaned.Add(what);
         if (_targetsKnown && _pending.Remove(name) && _pending.Count == 0) FinishPhase(timedOut: false);
     }
 
@@ -246,6 +258,7 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         {
             case SignalOutcome.ShutdownStarted:
                 _shutdownRequested = true;
+                StartClock();
                 _startShutdown();
                 break;
             case SignalOutcome.Escalated:
@@ -320,8 +333,12 @@ public sealed class ShutdownCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Timers.Cancel(PhaseTimer);
         _inPhase = false;
         var phase = ShutdownPhases.All[_current];
+        var draining = _current == 1;
+        note ??= timedOut ? "timed out"
+            : draining ? _inFlight == 0 ? "nothing in flight" : $"waited for {_inFlight} exchange(s) in flight"
+            : null;
         var report = new PhaseReport(phase, _phaseClock.Elapsed, timedOut, _cleaned.ToList(),
-            _pending.Order(StringComparer.Ordinal).ToList(), note ?? (timedOut ? "timed out" : null));
+            _pending.Order(StringComparer.Ordinal).ToList(), note, draining ? _inFlight : null);
         _reports.Add(report);
         _log.Info("shutdown phase {Phase} finished in {DurationMs:0.0} ms{Note}", phase, report.Duration.TotalMilliseconds,
             timedOut ? $"; timed out with pending: {string.Join(", ", report.Pending)}" : "");

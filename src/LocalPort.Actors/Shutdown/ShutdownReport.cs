@@ -4,13 +4,15 @@ using System.Text.Json.Serialization;
 namespace LocalPort.Actors.Shutdown;
 
 /// <summary>What one phase did: how long it took, what it cleaned up, and what was still pending if it timed out.</summary>
+/// <param name="InFlight">complete-current only: relayed exchanges that were in flight when it began (0: it had nothing to wait for).</param>
 public sealed record PhaseReport(
     string Phase,
     TimeSpan Duration,
     bool TimedOut,
     IReadOnlyList<string> Cleaned,
     IReadOnlyList<string> Pending,
-    string? Note = null);
+    string? Note = null,
+    int? InFlight = null);
 
 /// <summary>The whole shutdown, checked against the resource ledger: <see cref="Leftovers"/> must be empty.</summary>
 public sealed record ShutdownReport(

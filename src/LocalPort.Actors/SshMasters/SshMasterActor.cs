@@ -24,6 +24,14 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     public sealed record Release(SharedSshTunnel Tunnel, bool Failed);
     /// <summary>Shutdown has begun: no new master or standby, and masters stop as soon as nobody uses them.</summary>
     public sealed class Freeze { public static readonly Freeze Instance = new(); private Freeze() { } }
+    /// <summary>
+    /// These services are stopping for good (the root's stop of all): once every member is leaving, the master goes at
+    /// once, without a <c>-O cancel</c> per forward, and the members' tunnels are released.
+    /// </summary>
+    public sealed record Leaving(IReadOnlyCollection<string> Services);
+    /// <summary>Answered with <see cref="MastersStopped"/> once no master of this group runs (or the stop grace has passed).</summary>
+    public sealed class AwaitStopped { public static readonly AwaitStopped Instance = new(); private AwaitStopped() { } }
+    public sealed class MastersStopped { public static readonly MastersStopped Instance = new(); private MastersStopped() { } }
 
     private sealed record MasterUp(Master Master, bool Up);
     private sealed record MasterDown(Master Master, int Code);
@@ -35,6 +43,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private sealed class StandbyDue { public static readonly StandbyDue Instance = new(); }
     private sealed class IdleDue { public static readonly IdleDue Instance = new(); }
     private sealed class RegatherDue { public static readonly RegatherDue Instance = new(); }
+    private sealed class StopWaitOver { public static readonly StopWaitOver Instance = new(); }
 
     /// <summary>One master process and what this actor knows of it.</summary>
     internal sealed class Master(SshMaster process)
@@ -50,7 +59,8 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         public int Pid => Process.Pid ?? 0;
     }
 
-    private const string TickTimer = "tick", StartTimer = "start", StandbyTimer = "standby", IdleTimer = "idle", RegatherTimer = "regather";
+    private const string TickTimer = "tick", StartTimer = "start", StandbyTimer = "standby", IdleTimer = "idle", RegatherTimer = "regather",
+        StopWaitTimer = "stop-wait";
     /// <summary>After a master dies, its services' new requests are gathered this long into one -O forward (they come within ms).</summary>
     private static readonly TimeSpan RegatherWindow = TimeSpan.FromMilliseconds(30);
     private static int s_sequence;
@@ -62,6 +72,10 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Book _book = new();
     private readonly List<Master> _stopping = [];
+    /// <summary>Services stopping for good (<see cref="Leaving"/>).</summary>
+    private readonly HashSet<string> _leaving = new(StringComparer.Ordinal);
+    /// <summary>Who waits for <see cref="MastersStopped"/>.</summary>
+    private readonly List<IActorRef> _stopWaiters = [];
     private Master? _active;
     private Master? _standby;
     private bool _frozen;
@@ -86,6 +100,17 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         Receive<Add>(HandleAdd);
         Receive<Release>(HandleRelease);
         Receive<Freeze>(_ => HandleFreeze());
+        Receive<Leaving>(HandleLeaving);
+        Receive<AwaitStopped>(_ =>
+        {
+            // Asked once every service has stopped: a master still up serves nobody.
+            if (!_book.HasLive && (_active is not null || _standby is not null)) StopMasters("no service uses it any more");
+            _stopWaiters.Add(Sender);
+            if (!Timers.IsTimerActive(StopWaitTimer)) Timers.StartSingleTimer(StopWaitTimer, StopWaitOver.Instance, _settings.StopGrace);
+            AnswerStopWaiters();
+        });
+        // A master that ignores SIGTERM is left to force-cleanup, as a service's own ssh is.
+        Receive<StopWaitOver>(_ => AnswerStopWaiters(force: true));
         Receive<MasterUp>(m => HandleUp(m.Master, m.Up));
         Receive<MasterDown>(m => HandleDown(m.Master, m.Code, pump: true));
         Receive<StartTimedOut>(m => HandleStartTimedOut(m.Master));
@@ -144,6 +169,25 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
         Timers.Cancel(StandbyTimer);
         Timers.Cancel(StartTimer);
         if (!_book.HasLive) StopMasters("shutting down");
+    }
+
+    private void HandleLeaving(Leaving leaving)
+    {
+        _leaving.UnionWith(leaving.Services);
+        if (_book.Count == 0 || !_book.Forwards.All(f => _leaving.Contains(f.Service.Name))) return;
+        // Every member goes: the master goes now (signalled first), and its forwards with it (their ForwardActors are stopping).
+        StopMasters("every service on it is stopping");
+        foreach (var tunnel in _book.Clear()) tunnel.Released();
+    }
+
+    /// <summary>Tells those waiting for the masters' exits, once none runs (or, forced, whatever still runs).</summary>
+    private void AnswerStopWaiters(bool force = false)
+    {
+        NoticeExits();
+        if (_stopWaiters.Count == 0 || !force && (_active is not null || _standby is not null || _stopping.Count > 0)) return;
+        Timers.Cancel(StopWaitTimer);
+        foreach (var waiter in _stopWaiters) waiter.Tell(MastersStopped.Instance);
+        _stopWaiters.Clear();
     }
 
     /// <summary>Moves everything forward: a master for waiting forwards, their -O forward, pending cancels, the standby.</summary>
@@ -274,6 +318,7 @@ public sealed class SshMasterActor : ReceiveActor, IWithTimers
                 StartFailed(master, code);
         }
         if (pump) Pump();
+        AnswerStopWaiters();
     }
 
     private void StartFailed(Master master, int code)

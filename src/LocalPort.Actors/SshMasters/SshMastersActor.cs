@@ -16,6 +16,9 @@ public sealed class SshMastersActor : ReceiveActor
     private readonly ResourceLedger? _ledger;
     private readonly Func<double> _random;
     private bool _frozen;
+    /// <summary>Groups whose <see cref="SshMasterActor.MastersStopped"/> is awaited, and who asked.</summary>
+    private readonly HashSet<IActorRef> _stopping = [];
+    private readonly List<IActorRef> _stopWaiters = [];
 
     public static Props Props(SshMasterSettings settings, ResourceLedger? ledger, Func<double> random) =>
         Akka.Actor.Props.Create(() => new SshMastersActor(settings, ledger, random));
@@ -36,6 +39,29 @@ public sealed class SshMastersActor : ReceiveActor
             _frozen = true;
             foreach (var group in _groups.Values) group.Forward(m);
         });
+        Receive<SshMasterActor.Leaving>(m =>
+        {
+            foreach (var group in _groups.Values) group.Tell(m);
+        });
+        // Answered once every group's masters have exited: each group answers by its own exits, never by a poll.
+        Receive<SshMasterActor.AwaitStopped>(m =>
+        {
+            _stopWaiters.Add(Sender);
+            foreach (var group in _groups.Values.Where(_stopping.Add)) group.Tell(m);
+            AnswerIfStopped();
+        });
+        Receive<SshMasterActor.MastersStopped>(_ =>
+        {
+            _stopping.Remove(Sender);
+            AnswerIfStopped();
+        });
+    }
+
+    private void AnswerIfStopped()
+    {
+        if (_stopping.Count > 0) return;
+        foreach (var waiter in _stopWaiters) waiter.Tell(SshMasterActor.MastersStopped.Instance);
+        _stopWaiters.Clear();
     }
 
     private IActorRef GroupOf(SshGroup group)

@@ -339,18 +339,36 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         var waiters = new List<IActorRef> { replyTo };
         var pending = new HashSet<string>(StringComparer.Ordinal);
 
+        var mastersAsked = false;
+
         void StopNextGroup()
         {
             while (pending.Count == 0 && groups.Count > 0)
             {
-                foreach (var service in groups.Dequeue())
+                var group = groups.Dequeue();
+                foreach (var service in group)
                 {
                     pending.Add(service.Spec.Name);
                     service.Health?.Tell(HealthCheckActor.ForwardDown.Instance);
                     service.Forward!.Tell(_acceptingWork ? ForwardActor.Stop.Instance : ForwardActor.Stop.ForShutdown);
                 }
+                // After their Stop (so each forward is stopping before its tunnel ends): a shared master whose members
+                // all go now is stopped at once, not after a -O cancel per member.
+                _sshMasters?.Tell(new SshMasterActor.Leaving(group.Select(s => s.Spec.Name).ToList()));
             }
             if (pending.Count > 0) return;
+            // The services are stopped; the phase ends when the shared masters have exited too (told by their exits).
+            if (_sshMasters is { } masters && !mastersAsked)
+            {
+                mastersAsked = true;
+                masters.Tell(SshMasterActor.AwaitStopped.Instance);
+                return;
+            }
+            AllDone();
+        }
+
+        void AllDone()
+        {
             foreach (var waiter in waiters) waiter.Tell(new AllStopped(total));
             Become(Running);
         }
@@ -364,6 +382,7 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
         Become(() =>
         {
             Receive<ForwardActor.Stopped>(m => Departed(m.Name));
+            Receive<SshMasterActor.MastersStopped>(_ => mastersAsked, _ => AllDone());
             // A forward that died instead of answering has released its port and tunnel in PostStop.
             Receive<Terminated>(m =>
             {

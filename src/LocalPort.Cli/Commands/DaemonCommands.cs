@@ -136,8 +136,9 @@ public static class DaemonCommands
         {
             var progress = new GatedWriter(Console.Error, Task.CompletedTask);
             if (!parse.GetValue(Detached)) host.ShowShutdownProgress(progress);
-            await host.WhenTerminated;
+            await host.Finished;
             await host.Report.WaitAsync(TimeSpan.FromSeconds(5));
+            await host.ProgressShownAsync();
             await progress.CompleteAsync();
         }
         return ExitCodes.Ok;

@@ -119,10 +119,12 @@ public static class RunCommand
         }
         else
         {
-            await LiveStatus.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out);
+            await LiveStatus.StreamLinesAsync(host.System, host.Root, parse.GetValue(GlobalOptions.Output), Console.Out, host.Finished);
         }
-        await host.WhenTerminated;
+        // The report, not the actor system's termination: the process exits right after it (SupervisorHost.DisposeAsync).
+        await host.Finished;
         var report = await host.Report.WaitAsync(TimeSpan.FromSeconds(5));
+        await host.ProgressShownAsync();
         await progress.CompleteAsync();
         Console.Error.WriteLine(report.Clean
             ? $"stopped in {report.Total.TotalMilliseconds:0} ms; nothing left behind (report: {host.ReportPath})."

@@ -11,11 +11,15 @@ namespace LocalPort.Cli.Running;
 /// <summary>`run`'s output: a live table on a terminal, one plain (or JSON) line per change when piped.</summary>
 public static class LiveStatus
 {
-    /// <summary>Plain lines for pipes and logs: a snapshot, then every change until the system stops.</summary>
-    public static async Task StreamLinesAsync(ActorSystem system, IActorRef root, OutputFormat format, TextWriter output)
+    /// <summary>
+    /// Plain lines for pipes and logs: a snapshot, then every change until <paramref name="until"/> completes (every change
+    /// published before it is still written) or the system stops.
+    /// </summary>
+    public static async Task StreamLinesAsync(ActorSystem system, IActorRef root, OutputFormat format, TextWriter output, Task until)
     {
         using var changes = EventStreamChannel<ServiceView>.Open(system, [typeof(ServiceStatusChanged)],
             e => e is ServiceStatusChanged changed ? ServiceView.From(changed.Status) : null);
+        _ = until.ContinueWith(_ => changes.CompleteAsync(TimeSpan.FromSeconds(2)), TaskScheduler.Default).Unwrap();
 
         // A slow machine starting many services may keep the root busy for a while: wait for it, never abort the run.
         StatusSnapshot? snapshot = null;

@@ -178,16 +178,22 @@ public sealed class SupervisorHost : IAsyncDisposable
     private static void DrainLogsBeforeTermination(ActorSystem system) =>
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "localport-drain-logs", async () =>
         {
-            try
-            {
-                await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
-            }
-            catch (AskTimeoutException)
-            {
-                // A logger this far behind is not waited for any longer.
-            }
+            await DrainAkkaLogs(system);
             return Akka.Done.Instance;
         });
+
+    /// <summary>Completes once Akka's logger has passed on every line logged so far (to Serilog).</summary>
+    private static async Task DrainAkkaLogs(ActorSystem system)
+    {
+        try
+        {
+            await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
+        }
+        catch (AskTimeoutException)
+        {
+            // A logger this far behind is not waited for any longer.
+        }
+    }
 
     private static readonly Lazy<string> CliHocon = new(() =>
     {
@@ -285,10 +291,19 @@ public sealed class SupervisorHost : IAsyncDisposable
     /// <summary>Completes when the shutdown starts: a SIGINT/SIGTERM asked for it, or its first phase began.</summary>
     public Task ShutdownStarted => _events.Started;
 
+    /// <summary>
+    /// Completes when the shutdown has run and its report is saved (see <see cref="Report"/>), or when the actor system
+    /// stopped without one: what a command waits for before it reports and exits. Not the actor system's termination,
+    /// which the process does not wait for once the report is saved (see <see cref="DisposeAsync"/>).
+    /// </summary>
+    public Task Finished => Task.WhenAny(Report, WhenTerminated);
+
+    private Task _progress = Task.CompletedTask;
+
     /// <summary>Prints signals and shutdown phases to <paramref name="output"/> as they happen (call once).</summary>
     public void ShowShutdownProgress(GatedWriter output)
     {
-        _ = Task.Run(async () =>
+        _progress = Task.Run(async () =>
         {
             await foreach (var e in _events.Reader.ReadAllAsync())
             {
@@ -309,6 +324,13 @@ public sealed class SupervisorHost : IAsyncDisposable
                 }
             }
         });
+    }
+
+    /// <summary>Waits until the progress printer has passed on every event published so far (the last phase's included).</summary>
+    public async Task ProgressShownAsync()
+    {
+        await _events.CompleteAsync();
+        await _progress;
     }
 
     private static string Describe(SignalHandled signal) => signal.Outcome switch
@@ -338,11 +360,24 @@ public sealed class SupervisorHost : IAsyncDisposable
 
     public Task WhenTerminated => System.WhenTerminated;
 
+    /// <summary>
+    /// Once the shutdown's report is saved, every child, port and file of ours is gone: what CoordinatedShutdown still
+    /// does (the actor system's own termination), Kestrel's stop and the host's disposal would only delay the exit, so
+    /// they are left unfinished and the process ends without them (this is the CLI's own process: the library never
+    /// cuts an embedded host short). Logs are flushed and the instance lock released either way.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await CoordinatedShutdown.Get(System).Run(SignalShutdownReason.Instance);
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        if (Report.IsCompletedSuccessfully)
+        {
+            await DrainAkkaLogs(System);
+        }
+        else
+        {
+            await CoordinatedShutdown.Get(System).Run(SignalShutdownReason.Instance);
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
         // Belt and braces: whatever the phases could not stop is killed now.
         await _runtime.Ledger.KillAllAsync(TimeSpan.FromSeconds(1));
         _runtime.Ledger.DeleteFiles();
@@ -387,9 +422,14 @@ public sealed class SupervisorHost : IAsyncDisposable
         public Task Started => _started.Task;
         public ChannelReader<object> Reader => _channel.Reader;
 
-        public void Listen(ActorSystem system) => EventStreamChannel<object>.Open(system,
+        private EventStreamChannel<object>? _subscription;
+
+        public void Listen(ActorSystem system) => _subscription = EventStreamChannel<object>.Open(system,
             [typeof(SignalHandled), typeof(ShutdownPhaseStarted), typeof(ShutdownPhaseCompleted)], Noticed, _channel,
             "localport-cli-shutdown-events");
+
+        /// <summary>Ends the channel once every event published so far is in it.</summary>
+        public Task CompleteAsync() => _subscription?.CompleteAsync(TimeSpan.FromSeconds(2)) ?? Task.CompletedTask;
 
         /// <summary>Passes every event on, noting the first sign of a shutdown.</summary>
         private object Noticed(object e)

@@ -10,12 +10,16 @@ namespace LocalPort.Core.Relay;
 /// relay's toxics once per chunk; only when one applies to its direction does it hand over to a
 /// <see cref="ToxicPipe"/> for the rest of the connection.
 /// </summary>
-internal sealed class RelayConnection(Socket client, int bufferSize, long id, ToxicSource toxicSource) : IDisposable, IToxicTarget
+internal sealed class RelayConnection(Socket client, int bufferSize, long id, ToxicSource toxicSource, Action? dialled = null) : IDisposable, IToxicTarget
 {
     private static readonly TimeSpan HalfCloseGrace = TimeSpan.FromSeconds(1);
+    /// <summary>A clock reading long enough ago to count as "never".</summary>
+    private const long Never = long.MinValue / 2;
     private readonly CancellationTokenSource _abort = new();
     private Socket? _upstream;
-    private long _lastActivity = Environment.TickCount64;
+    private long _lastBytes = Never;
+    private long _dialledAt = Never;
+    private int _dialling;
     private int _closing;
     private ConnectionToxics? _toxics;
     private RelayTarget? _target;
@@ -30,8 +34,14 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
     /// <summary>The client has sent FIN or RST (its bytes are left unread).</summary>
     public bool ClientHungUp => Hangup.Detected(client);
 
-    /// <summary>Milliseconds since bytes last moved either way.</summary>
-    public long IdleMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _lastActivity);
+    /// <summary>Milliseconds since bytes last moved either way (very many if none ever did).</summary>
+    public long QuietMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _lastBytes);
+
+    /// <summary>Milliseconds since the dial to the target began (very many if there was none).</summary>
+    public long SinceDialMilliseconds => Environment.TickCount64 - Interlocked.Read(ref _dialledAt);
+
+    /// <summary>The dial to the target is in progress.</summary>
+    public bool Dialling => Volatile.Read(ref _dialling) == 1;
 
     private ConnectionToxics Toxics => _toxics ?? Interlocked.CompareExchange(ref _toxics, new ConnectionToxics(this, toxicSource), null) ?? _toxics;
 
@@ -63,8 +73,8 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         var upstream = new Socket(endpoint.AddressFamily, SocketType.Stream,
             endpoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
         _upstream = upstream;
-        // A dial in progress counts as activity, so draining the target waits for it.
-        Touch();
+        Interlocked.Exchange(ref _dialledAt, Environment.TickCount64);
+        Volatile.Write(ref _dialling, 1);
         Volatile.Write(ref _target, target);
         try
         {
@@ -82,6 +92,11 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
             return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _dialling, 0);
+            dialled?.Invoke();
         }
         if (upstream.AddressFamily != AddressFamily.Unix) upstream.NoDelay = true;
 
@@ -283,7 +298,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         try { _abort.CancelAfter(HalfClosedIdle); } catch (ObjectDisposedException) { }
     }
 
-    private void Touch() => Interlocked.Exchange(ref _lastActivity, Environment.TickCount64);
+    private void Touch() => Interlocked.Exchange(ref _lastBytes, Environment.TickCount64);
 
     public void Abort() => Close(reset: true);
 

@@ -266,7 +266,7 @@ public sealed class RelayListener : IAsyncDisposable
         client.NoDelay = true;
         Interlocked.Increment(ref _total);
         var id = Interlocked.Increment(ref _nextId);
-        var connection = new RelayConnection(client, BufferSize, id, _toxics);
+        var connection = new RelayConnection(client, BufferSize, id, _toxics, Changed);
         _connections[id] = connection;
         _ = Serve(id, connection);
     }
@@ -339,6 +339,7 @@ public sealed class RelayListener : IAsyncDisposable
             _connections.TryRemove(id, out _);
             connection.Dispose();
             Volatile.Read(ref _released)?.TrySetResult();
+            Changed();
         }
     }
 
@@ -392,35 +393,84 @@ public sealed class RelayListener : IAsyncDisposable
     /// <summary>How long a connection must be quiet to count as drained: its current exchange is over.</summary>
     public static TimeSpan QuietPeriod { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>
-    /// Completes when no relayed connection is mid-exchange (call after <see cref="StopAccepting"/>):
-    /// finished connections are gone and idle ones (an open psql prompt) are left for the stop to cut.
-    /// </summary>
-    public async Task DrainAsync(CancellationToken cancellationToken = default)
+    /// <summary>While a drain waits: completed (and cleared) when a dial ends or a connection goes. Null otherwise, so nothing is allocated.</summary>
+    private TaskCompletionSource? _changed;
+
+    private void Changed() => Interlocked.Exchange(ref _changed, null)?.TrySetResult();
+
+    /// <summary>The signal a drain waits on, shared by every drain waiting now.</summary>
+    private Task NextChange()
     {
-        while (_connections.Values.Any(MidExchange))
-            await Task.Delay(10, cancellationToken);
+        var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref _changed, fresh, null) ?? fresh).Task;
     }
+
+    /// <summary>
+    /// Completes when no relayed connection is mid-exchange (call after <see cref="StopAccepting"/>), with how many were
+    /// when it began: 0 means nothing was in flight and it completed at once. Mid-exchange: bytes moved within
+    /// <see cref="QuietPeriod"/>, or a dial begun within it is still in progress. Finished connections are gone; open but
+    /// idle ones (an open psql prompt, a health check's bare connect) are left for the stop to cut.
+    /// </summary>
+    public async Task<int> DrainAsync(CancellationToken cancellationToken = default)
+    {
+        var busy = InFlight;
+        if (busy > 0) await WaitUntilQuiet(c => BusyFor(c, freshCounts: false), Timeout.InfiniteTimeSpan, cancellationToken);
+        return busy;
+    }
+
+    /// <summary>Connections mid-exchange now, as <see cref="DrainAsync"/> counts them.</summary>
+    public int InFlight => _connections.Values.Count(c => BusyFor(c, freshCounts: false) is not null);
 
     /// <summary>
     /// For a switch of tunnels (call after <see cref="SetTarget"/> with the new one): completes with true when no
     /// connection dialled to <paramref name="target"/> is mid-exchange any more — finished, or quiet for
     /// <see cref="QuietPeriod"/> — or with false once <paramref name="max"/> has passed. Then the old tunnel can go;
-    /// what it still carries is idle. Connections are matched by endpoint, so old and new must differ (each ssh or
-    /// kubectl tunnel has its own socket or port).
+    /// what it still carries is idle. Here a connection dialled within the quiet period is busy even before its first
+    /// byte: its client is about to speak, and waiting costs nobody anything. Connections are matched by endpoint,
+    /// so old and new must differ (each ssh or kubectl tunnel has its own socket or port).
     /// </summary>
-    public async Task<bool> DrainTargetAsync(EndPoint target, TimeSpan max, CancellationToken cancellationToken = default)
+    public Task<bool> DrainTargetAsync(EndPoint target, TimeSpan max, CancellationToken cancellationToken = default) =>
+        WaitUntilQuiet(c => c.Target?.Endpoint.Equals(target) == true ? BusyFor(c, freshCounts: true) : null, max, cancellationToken);
+
+    /// <summary>
+    /// Waits until <paramref name="busyFor"/> is null for every connection, waking when a dial ends, a connection goes,
+    /// or the earliest moment one may turn quiet (never on a fixed tick); false once <paramref name="max"/> has passed.
+    /// </summary>
+    private async Task<bool> WaitUntilQuiet(Func<RelayConnection, long?> busyFor, TimeSpan max, CancellationToken cancellationToken)
     {
         var waited = Stopwatch.StartNew();
-        while (_connections.Values.Any(c => c.Target?.Endpoint.Equals(target) == true && MidExchange(c)))
+        while (true)
         {
-            if (waited.Elapsed >= max) return false;
-            await Task.Delay(10, cancellationToken);
+            // Taken before looking, so a change during the look is not missed.
+            var changed = NextChange();
+            long? soonest = null;
+            foreach (var connection in _connections.Values)
+                if (busyFor(connection) is { } due && (soonest is null || due < soonest)) soonest = due;
+            if (soonest is null) return true;
+            var wake = TimeSpan.FromMilliseconds(soonest.Value + 1);
+            if (max != Timeout.InfiniteTimeSpan)
+            {
+                var left = max - waited.Elapsed;
+                if (left <= TimeSpan.Zero) return false;
+                if (left < wake) wake = left;
+            }
+            await Task.WhenAny(changed, Task.Delay(wake, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
-        return true;
     }
 
-    private static bool MidExchange(RelayConnection connection) => connection.IdleMilliseconds < QuietPeriod.TotalMilliseconds;
+    /// <summary>
+    /// In how many ms <paramref name="connection"/> stops being mid-exchange unless it moves bytes again; null if it is not.
+    /// A dial counts for the quiet period from its start (one that takes longer is stuck, not an exchange); with
+    /// <paramref name="freshCounts"/> a finished dial does too.
+    /// </summary>
+    private static long? BusyFor(RelayConnection connection, bool freshCounts)
+    {
+        var quiet = (long)QuietPeriod.TotalMilliseconds;
+        var due = quiet - connection.QuietMilliseconds;
+        if (freshCounts || connection.Dialling) due = Math.Max(due, quiet - connection.SinceDialMilliseconds);
+        return due > 0 ? due : null;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -73,6 +73,37 @@ public class ShutdownCoordinatorTests : VirtualTimeTestKit
     }
 
     [Fact]
+    public void Complete_current_reports_whether_anything_was_in_flight_and_names_only_services_that_had_something()
+    {
+        Run(ShutdownPhases.StopNewWork);
+        AnswerStopNewWork("web", "db", "cache");
+        ExpectReport(ShutdownPhases.StopNewWork);
+        Run(ShutdownPhases.CompleteCurrent);
+        _root.ExpectMsg<DrainConnections>();
+        _root.Reply(new PhaseTargets(["web", "db", "cache"]));
+        _coordinator.Tell(new ForwardActor.Drained("web"));
+        _coordinator.Tell(new ForwardActor.Drained("db", InFlight: 2));
+        _coordinator.Tell(new ForwardActor.Drained("cache"));
+
+        var busy = ExpectReport(ShutdownPhases.CompleteCurrent);
+        Assert.Equal(2, busy.InFlight);
+        Assert.Equal("waited for 2 exchange(s) in flight", busy.Note);
+        Assert.Equal(["exchanges finished: db (2)"], busy.Cleaned);
+
+        // Another shutdown where nothing moved: the report says so.
+        var quiet = Sys.ActorOf(ShutdownCoordinator.Props(_root.Ref, _ledger, p => Timeouts[p]));
+        quiet.Tell(new ShutdownCoordinator.RunPhase(ShutdownPhases.CompleteCurrent), TestActor);
+        _root.ExpectMsg<DrainConnections>();
+        _root.Reply(new PhaseTargets(["web"]));
+        quiet.Tell(new ForwardActor.Drained("web"));
+        var idle = ExpectReport(ShutdownPhases.CompleteCurrent);
+        Assert.Equal(0, idle.InFlight);
+        Assert.Equal("nothing in flight", idle.Note);
+        Assert.Empty(idle.Cleaned);
+        Assert.Contains("\"in_flight\":0", new ShutdownReport("shutdown", DateTimeOffset.Now, [idle], [], TimeSpan.Zero).ToJson());
+    }
+
+    [Fact]
     public void Stop_new_work_stops_the_config_watcher_and_waits_for_it()
     {
         var watcher = CreateTestProbe();
