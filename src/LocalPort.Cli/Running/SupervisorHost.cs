@@ -148,7 +148,7 @@ public sealed class SupervisorHost : IAsyncDisposable
             if (MinimumLevel(options) <= LogEventLevel.Debug) akka.AddHocon("akka.loglevel = DEBUG", HoconAddMode.Prepend);
             // Listening before the tree starts, so no signal or phase is missed.
             akka.WithActors((system, _) => events.Listen(system));
-            akka.WithActors((system, _) => DrainLogsBeforeTermination(system));
+            akka.WithActors((system, _) => DrainLogsBeforeTermination(system, events));
             akka.WithLocalPort(options.LocalPort with { Runtime = runtime, HandleSignals = true });
         });
 
@@ -175,10 +175,11 @@ public sealed class SupervisorHost : IAsyncDisposable
     /// `run -o json` must print JSON only: the shutdown's last lines (force-cleanup, the report) are let through first.
     /// An Identify is answered once the logger has handled everything queued before it.
     /// </summary>
-    private static void DrainLogsBeforeTermination(ActorSystem system) =>
+    private static void DrainLogsBeforeTermination(ActorSystem system, ShutdownEvents events) =>
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "localport-drain-logs", async () =>
         {
             await DrainAkkaLogs(system);
+            events.LogsDrained();
             return Akka.Done.Instance;
         });
 
@@ -370,7 +371,9 @@ public sealed class SupervisorHost : IAsyncDisposable
     {
         if (Report.IsCompletedSuccessfully)
         {
-            await DrainAkkaLogs(System);
+            // The phase before termination drains the logger; a second Identify of our own could still sit in the
+            // logger's mailbox when the system terminates, and Akka prints what is left there to stdout ("<Identify>").
+            await Task.WhenAny(_events.LogsDrainedTask, System.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(3)));
         }
         else
         {
@@ -419,8 +422,14 @@ public sealed class SupervisorHost : IAsyncDisposable
             new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
         private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        private readonly TaskCompletionSource _logsDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public Task Started => _started.Task;
         public ChannelReader<object> Reader => _channel.Reader;
+
+        /// <summary>Completes once Akka's logger has passed on every line logged before the actor system's termination.</summary>
+        public Task LogsDrainedTask => _logsDrained.Task;
+        public void LogsDrained() => _logsDrained.TrySetResult();
 
         private EventStreamChannel<object>? _subscription;
 
