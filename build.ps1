@@ -40,7 +40,7 @@ function Write-Launcher {
     if ($IsWindows) {
         Set-Content -Path "$launcher.cmd" -Value "@`"%~dp0..\publish\localport\localport.exe`" %*"
     } else {
-        Set-Content -Path $launcher -Value "#!/usr/bin/env sh`nexec `"`$(dirname `"`$0`")/../publish/localport/localport`" `"`$@`""
+        Set-Content -Path $launcher -Value "#!/bin/sh`nexec `"`${0%/*}/../publish/localport/localport`" `"`$@`""
         chmod +x $launcher
     }
     Write-Host "built: $launcher"

@@ -37,9 +37,10 @@ build_visibly() {
 write_launcher() {
   # A launcher for people who don't install the tool: artifacts/bin/localport runs the ReadyToRun CLI
   mkdir -p "$(dirname "$launcher")"
-  cat > "$launcher" <<LAUNCH
-#!/usr/bin/env sh
-exec "\$(dirname "\$0")/../publish/localport/localport" "\$@"
+  # /bin/sh and a parameter expansion, not `env sh` and dirname: nothing is looked up in the caller's PATH.
+  cat > "$launcher" <<'LAUNCH'
+#!/bin/sh
+exec "${0%/*}/../publish/localport/localport" "$@"
 LAUNCH
   chmod +x "$launcher"
   echo "built: $launcher"

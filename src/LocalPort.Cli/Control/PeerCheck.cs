@@ -24,6 +24,8 @@ public static class PeerCheck
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("LocalPort.Control");
         app.Use(async (http, next) =>
         {
+            // A client that already hung up is owed nothing, not even a refusal.
+            if (http.RequestAborted.IsCancellationRequested) return;
             if (Refusal(http, me) is not { } why)
             {
                 await next(http);
@@ -69,8 +71,9 @@ public static class PeerCheck
             }
             return null;
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            // ObjectDisposedException: the client hung up before its request was looked at.
             return null;
         }
     }
