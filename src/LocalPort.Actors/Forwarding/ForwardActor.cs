@@ -95,8 +95,12 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
 
     /// <param name="clusterGated">Ask the parent whether the cluster is reachable before charging a failure.</param>
     /// <param name="memory">What an earlier actor of this service left (restarts, toxics); null for a fresh start.</param>
-    public static Props Props(ServiceSpec spec, LocalPortRuntime runtime, bool clusterGated = false, Memory? memory = null) =>
-        Akka.Actor.Props.Create(() => new ForwardActor(spec, runtime, clusterGated, memory ?? Memory.Fresh));
+    public static Props Props(ServiceSpec spec, LocalPortRuntime runtime, bool clusterGated = false, Memory? memory = null)
+    {
+        // Plain variables only in the factory: Akka compiles any other argument expression (`a ?? b`) per actor, ~1 ms each.
+        var remembered = memory ?? Memory.Fresh;
+        return Akka.Actor.Props.Create(() => new ForwardActor(spec, runtime, clusterGated, remembered));
+    }
 
     public ForwardActor(ServiceSpec spec, LocalPortRuntime runtime, bool clusterGated, Memory memory)
     {

@@ -49,8 +49,12 @@ public sealed partial class LocalPortSupervisor : ReceiveActor, IWithTimers, IWi
     /// <param name="clusterHealth">How kube contexts are watched; null means the defaults.</param>
     /// <param name="autoStart">False: services start stopped and wait for a <see cref="StartService"/> (`daemon start --no-auto-start`).</param>
     public static Props Props(IEnumerable<ServiceSpec> services, LocalPortRuntime runtime, Func<ServiceSpec, bool>? selection = null,
-        ClusterHealthConfig? clusterHealth = null, bool autoStart = true) =>
-        Akka.Actor.Props.Create(() => new LocalPortSupervisor(services.ToList(), runtime, selection, clusterHealth, autoStart));
+        ClusterHealthConfig? clusterHealth = null, bool autoStart = true)
+    {
+        // A plain variable in the factory: Akka compiles a call expression (`services.ToList()`) to evaluate it.
+        var list = services.ToList();
+        return Akka.Actor.Props.Create(() => new LocalPortSupervisor(list, runtime, selection, clusterHealth, autoStart));
+    }
 
     private readonly bool _autoStart;
 
