@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LocalPort.IntegrationTests.Fixtures;
+using LocalPort.IntegrationTests.SshSharing;
 
 namespace LocalPort.IntegrationTests.Chaos;
 
@@ -51,12 +52,12 @@ public sealed class SoakTests(SshServer ssh, ITestOutputHelper output) : Scenari
             .Where(s => s.GetProperty("pid").ValueKind == JsonValueKind.Number).Select(s => s.GetProperty("pid").GetInt32()).ToHashSet();
         // The ten ssh services to one host share one master (issue 14): one carrier pid for all of them.
         Assert.Single(tunnels);
-        Assert.All(Tagged(instance), pid => Assert.Contains(pid, tunnels));
+        Assert.All(SshProcesses.Tagged(instance), pid => Assert.Contains(pid, tunnels));
         Assert.All(tunnels, pid => Assert.True(Native.IsAlive(pid) && Native.State(pid) != 'T', $"tunnel pid {pid} is {Native.State(pid)}"));
 
         Assert.True(run.SendSignal(Native.SIGTERM));
         Assert.Equal(0, run.WaitForExit(TimeSpan.FromSeconds(30)));
-        Assert.Empty(Tagged(instance));
+        Assert.Empty(SshProcesses.Tagged(instance));
         Assert.All(ports, port => Assert.True(Traffic.Refuses(port), $"port {port} still accepts connections"));
     }
 
@@ -67,17 +68,5 @@ public sealed class SoakTests(SshServer ssh, ITestOutputHelper output) : Scenari
         var result = LocalPortProcess.Invoke(Home, WorkingDirectory, environment, _chaosBound, ["chaos", .. arguments]);
         Output.WriteLine($"$ localport chaos {string.Join(' ', arguments)} -> {result.ExitCode}\n{result.Stdout}\n{result.Stderr}".TrimEnd());
         return result;
-    }
-
-    /// <summary>Live processes whose environment carries LOCALPORT_INSTANCE=<paramref name="instance"/> (zombies count as gone).</summary>
-    private static List<int> Tagged(string instance) => Directory.EnumerateDirectories("/proc")
-        .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-        .Where(pid => pid > 0 && Native.IsAlive(pid) && HasTag(pid, instance))
-        .ToList();
-
-    private static bool HasTag(int pid, string instance)
-    {
-        try { return File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"LOCALPORT_INSTANCE={instance}"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 }
