@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using LocalPort.Actors.Services;
 
 namespace LocalPort.Control;
@@ -77,18 +78,51 @@ public sealed record ErrorView(string Error);
 
 public sealed record CommandView(string Service, string Result);
 
+/// <summary>The answer to `POST /v1/shutdown`.</summary>
+public sealed record StoppingView(string Status);
+
+/// <summary>
+/// The API's JSON settings. Every shape is generated at build time (<see cref="ControlJson"/>): the shipped CLI is
+/// compiled ahead of time and has no reflection-based JSON, so a type missing from the context fails in every build.
+/// </summary>
 public static class ApiJson
 {
-    public static JsonSerializerOptions Options { get; } = new()
+    public static JsonSerializerOptions Options { get; } = Including(ControlJson.Default);
+
+    public static JsonSerializerOptions Indented { get; } = new(Options) { WriteIndented = true };
+
+    /// <summary>The API's settings over these shapes and the API's own (a host adds its output types this way).</summary>
+    public static JsonSerializerOptions Including(IJsonTypeInfoResolver shapes) => new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         // Loopback-only, machine-read JSON: keep quotes and < > readable instead of \uXXXX.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         WriteIndented = false,
+        TypeInfoResolver = ReferenceEquals(shapes, ControlJson.Default) ? shapes : JsonTypeInfoResolver.Combine(shapes, ControlJson.Default),
     };
 
-    public static JsonSerializerOptions Indented { get; } = new(Options) { WriteIndented = true };
+    public static JsonTypeInfo<T> Info<T>(JsonSerializerOptions? options = null) => (JsonTypeInfo<T>)(options ?? Options).GetTypeInfo(typeof(T));
 
-    public static string Serialize<T>(T value, bool indented = false) => JsonSerializer.Serialize(value, indented ? Indented : Options);
+    public static string Serialize<T>(T value, bool indented = false) => JsonSerializer.Serialize(value, Info<T>(indented ? Indented : null));
+
+    public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize(json, Info<T>());
+
+    public static JsonElement Element(string value) => JsonSerializer.SerializeToElement(value, ControlJson.Default.String);
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(StatusView))]
+[JsonSerializable(typeof(ServiceView))]
+[JsonSerializable(typeof(ReloadView))]
+[JsonSerializable(typeof(ClustersView))]
+[JsonSerializable(typeof(ErrorView))]
+[JsonSerializable(typeof(CommandView))]
+[JsonSerializable(typeof(StoppingView))]
+[JsonSerializable(typeof(ToxicRequest))]
+[JsonSerializable(typeof(ChaosOverview))]
+[JsonSerializable(typeof(ChaosStateView))]
+[JsonSerializable(typeof(ChaosResultView))]
+[JsonSerializable(typeof(List<ChaosResultView>))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class ControlJson : JsonSerializerContext;

@@ -54,7 +54,7 @@ internal static class ChaosApi
         {
             ToxicRequest? body;
             // Read whatever the content type says: `curl -d` sends JSON as form data.
-            try { body = await JsonSerializer.DeserializeAsync<ToxicRequest>(http.Request.Body, ApiJson.Options); }
+            try { body = await JsonSerializer.DeserializeAsync(http.Request.Body, ApiJson.Info<ToxicRequest>()); }
             catch (JsonException e) { return Json(new ErrorView($"the body is not a toxic: {e.Message}"), StatusCodes.Status400BadRequest); }
             if (body is null || string.IsNullOrWhiteSpace(body.Type))
                 return Json(new ErrorView($"give the toxic's type: one of {ToxicNames.TypeChoices}"), StatusCodes.Status400BadRequest);

@@ -87,7 +87,7 @@ public static class ControlApi
             _ = CoordinatedShutdown.Get(actors.System).Run(SignalShutdownReason.Instance);
             // ?force=true: straight to force-cleanup, as a second Ctrl-C does.
             if (request.Query["force"] == "true") (await actors.Coordinator()).Tell(ShutdownCoordinator.Escalate.Instance);
-            return Json(new { status = "stopping" }, StatusCodes.Status202Accepted);
+            return Json(new StoppingView("stopping"), StatusCodes.Status202Accepted);
         });
 
         group.MapGet("/v1/shutdown/report", async (HttpRequest request) =>

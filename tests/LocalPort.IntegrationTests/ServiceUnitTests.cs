@@ -15,11 +15,11 @@ public sealed class ServiceUnitTests(ITestOutputHelper output) : Scenario(output
     private string UnitPath => Path.Combine(UnitDirectory, "localport.service");
     private string PlistPath => Path.Combine(Home, "Library", "LaunchAgents", "localport.plist");
 
-    /// <summary>How the tests run this localport: the apphost next to them, else `dotnet localport.dll`; absolute either way.</summary>
+    /// <summary>How the tests run this localport (absolute): see <see cref="LocalPortProcess.Executable"/>.</summary>
     private static string[] ThisLocalPort()
     {
-        var apphost = Path.Combine(AppContext.BaseDirectory, "localport");
-        return File.Exists(apphost) ? [apphost] : ["/usr/bin/dotnet", Path.Combine(AppContext.BaseDirectory, "localport.dll")];
+        var (fileName, prefix) = LocalPortProcess.Executable();
+        return [fileName == "dotnet" ? "/usr/bin/dotnet" : fileName, .. prefix];
     }
 
     private string Config(string fileName = "localport.yaml", string? shutdown = null) =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace LocalPort.Actors.Shutdown;
 
@@ -27,11 +28,12 @@ public sealed record ShutdownReport(
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new MillisecondsConverter() },
+        TypeInfoResolver = ShutdownJson.Default,
     };
 
     public bool Clean => Leftovers.Count == 0;
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, (JsonTypeInfo<ShutdownReport>)Json.GetTypeInfo(typeof(ShutdownReport)));
 
     /// <summary>Durations as milliseconds, the unit people compare shutdown times in.</summary>
     private sealed class MillisecondsConverter : JsonConverter<TimeSpan>
@@ -48,3 +50,7 @@ public sealed record ShutdownReport(
 public sealed record ShutdownPhaseStarted(string Phase);
 public sealed record ShutdownPhaseCompleted(PhaseReport Report);
 public sealed record ShutdownCompleted(ShutdownReport Report);
+
+/// <summary>The report's JSON metadata, generated at build time (the shipped CLI runs without reflection-based JSON).</summary>
+[JsonSerializable(typeof(ShutdownReport))]
+internal sealed partial class ShutdownJson : JsonSerializerContext;

@@ -13,7 +13,7 @@ public sealed record ChaosResponse(int Status, string Body)
 
     public T? As<T>() where T : class
     {
-        try { return JsonSerializer.Deserialize<T>(Body, ApiJson.Options); }
+        try { return ApiJson.Deserialize<T>(Body); }
         catch (JsonException) { return null; }
     }
 
@@ -32,8 +32,8 @@ public sealed class ChaosClient(ControlClient control)
     public async Task<ChaosResponse> AddAsync(string service, string type, string? name, string? stream, string? toxicity,
         IEnumerable<KeyValuePair<string, string>> attributes)
     {
-        var body = new ToxicRequest(type, name, stream, toxicity is null ? null : JsonSerializer.SerializeToElement(toxicity),
-            attributes.ToDictionary(a => a.Key, a => JsonSerializer.SerializeToElement(a.Value)));
+        var body = new ToxicRequest(type, name, stream, toxicity is null ? null : ApiJson.Element(toxicity),
+            attributes.ToDictionary(a => a.Key, a => ApiJson.Element(a.Value)));
         return await Send(HttpMethod.Post, $"v1/chaos/{Escape(service)}/toxics", ApiJson.Serialize(body));
     }
 

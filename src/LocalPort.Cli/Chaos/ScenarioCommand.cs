@@ -46,7 +46,7 @@ public static class ScenarioCommand
         var failed = results.Count(r => r.Outcome == StepOutcome.Failed);
         var notApplicable = results.Count(r => r.Outcome == StepOutcome.NotApplicable);
         var summary = $"{results.Count - failed - notApplicable} passed, {failed} failed, {notApplicable} not applicable";
-        if (json) Console.WriteLine(ApiJson.Serialize(new { scenario = scenario.Name, passed = failed == 0, summary }));
+        if (json) Console.WriteLine(CliJson.Serialize(new ScenarioSummaryView(scenario.Name, failed == 0, summary)));
         else Console.WriteLine($"{(failed == 0 ? "PASSED" : "FAILED")}: {summary}");
         if (junitPath is not null)
         {
@@ -62,13 +62,11 @@ public static class ScenarioCommand
         return $"{result.StartedAt.TotalSeconds,7:0.000}s {mark} {JUnitReport.Name(result.Step)} ({result.Duration.TotalSeconds:0.000}s): {result.Detail}";
     }
 
-    private static string Json(StepResult result) => ApiJson.Serialize(new
-    {
-        line = result.Step.Line,
-        step = result.Step.Describe(),
-        outcome = result.Outcome switch { StepOutcome.Passed => "passed", StepOutcome.Failed => "failed", _ => "not-applicable" },
-        started_at = Math.Round(result.StartedAt.TotalSeconds, 3),
-        duration = Math.Round(result.Duration.TotalSeconds, 3),
-        detail = result.Detail,
-    });
+    private static string Json(StepResult result) => CliJson.Serialize(new ScenarioStepView(
+        result.Step.Line,
+        result.Step.Describe(),
+        result.Outcome switch { StepOutcome.Passed => "passed", StepOutcome.Failed => "failed", _ => "not-applicable" },
+        Math.Round(result.StartedAt.TotalSeconds, 3),
+        Math.Round(result.Duration.TotalSeconds, 3),
+        result.Detail));
 }

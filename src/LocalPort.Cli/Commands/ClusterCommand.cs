@@ -42,7 +42,7 @@ public static class ClusterCommand
                 Console.Error.WriteLine($"error: the running LocalPort answered {code}: {body}");
                 return ExitCodes.Failure;
             }
-            clusters = System.Text.Json.JsonSerializer.Deserialize<ClustersView>(body, ApiJson.Options)!.Clusters;
+            clusters = ApiJson.Deserialize<ClustersView>(body)!.Clusters;
             source = "monitored by the running LocalPort";
         }
         else

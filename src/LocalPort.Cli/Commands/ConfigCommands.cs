@@ -34,14 +34,8 @@ public static class ConfigCommands
             var result = ConfigLoader.Load(path, ConfigResolver.LoadOptions(parse) with { Strict = parse.GetValue(strict) });
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    path,
-                    ok = result.Ok,
-                    services = result.Config?.Services.Count ?? 0,
-                    errors = result.Errors.Select(Describe),
-                    warnings = result.Warnings.Select(Describe),
-                }));
+                Console.WriteLine(CliJson.Serialize(new ValidateView(path, result.Ok, result.Config?.Services.Count ?? 0,
+                    result.Errors.Select(Describe).ToList(), result.Warnings.Select(Describe).ToList())));
                 return result.Ok ? ExitCodes.Ok : ExitCodes.UsageOrConfig;
             }
             ConfigResolver.Print(result, Console.Error, parse.GetValue(GlobalOptions.Quiet));
@@ -54,7 +48,7 @@ public static class ConfigCommands
         return command;
     }
 
-    private static object Describe(ConfigDiagnostic d) => new { file = d.File, line = d.Line, column = d.Column, message = d.Message };
+    private static DiagnosticView Describe(ConfigDiagnostic d) => new(d.File, d.Line, d.Column, d.Message);
 
     private static Command Init()
     {
@@ -95,14 +89,8 @@ public static class ConfigCommands
             var paths = LocalPortPaths.FromEnvironment();
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    config = chosen,
-                    search = candidates.Select(c => new { path = c.Path, source = c.Origin, exists = c.Exists }),
-                    state_dir = paths.StateDirectory,
-                    runtime_dir = paths.RuntimeDirectory,
-                    log_dir = paths.LogDirectory,
-                }));
+                Console.WriteLine(CliJson.Serialize(new PathsView(chosen, candidates.Select(c => new SearchView(c.Path, c.Origin, c.Exists)).ToList(),
+                    paths.StateDirectory, paths.RuntimeDirectory, paths.LogDirectory)));
                 return ExitCodes.Ok;
             }
             Console.WriteLine("Configuration search order (first existing wins):");

@@ -87,14 +87,12 @@ public static class ConfigViewCommands
         {
             var config = ConfigResolver.Load(parse, Console.Error);
             if (config is null) return ExitCodes.UsageOrConfig;
-            var rows = config.Services.Select(s => new
-            {
-                s.Name, Technology = s.Technology.ToString().ToLowerInvariant(), s.LocalPort, s.RemotePort, Target = Target(s), s.Enabled, s.Tags, s.Description,
-            }).ToList();
+            var rows = config.Services.Select(s => new ServiceRow(
+                s.Name, s.Technology.ToString().ToLowerInvariant(), s.LocalPort, s.RemotePort, Target(s), s.Enabled, s.Tags, s.Description)).ToList();
             var format = parse.GetValue(GlobalOptions.Output);
             if (format == OutputFormat.Json)
             {
-                Console.WriteLine(ApiJson.Serialize(new { config = config.SourcePath, services = rows }));
+                Console.WriteLine(CliJson.Serialize(new ServiceListView(config.SourcePath, rows)));
                 return ExitCodes.Ok;
             }
             if (format == OutputFormat.Text || Console.IsOutputRedirected)

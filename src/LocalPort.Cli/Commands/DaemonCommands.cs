@@ -218,7 +218,7 @@ public static class DaemonCommands
             return ExitCodes.DaemonNotRunning;
         }
         var (code, body) = await client.PostAsync("v1/reload");
-        var result = JsonSerializer.Deserialize<ReloadView>(body, ApiJson.Options)!;
+        var result = ApiJson.Deserialize<ReloadView>(body)!;
         if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
         {
             Console.WriteLine(body);

@@ -46,7 +46,7 @@ public static class DaemonStatusCommand
         if (!await client.IsAliveAsync(token))
         {
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-                Console.WriteLine(ApiJson.Serialize(new { running = false, socket = paths.ControlSocket }));
+                Console.WriteLine(CliJson.Serialize(new DaemonDownView(false, paths.ControlSocket)));
             else
                 Console.Error.WriteLine($"not running (no daemon answers on {paths.ControlSocket}); start it with `localport daemon start`");
             return ExitCodes.DaemonNotRunning;

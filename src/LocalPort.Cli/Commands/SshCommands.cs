@@ -71,7 +71,7 @@ public static class SshCommands
                 if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
             }
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-                Console.WriteLine(ApiJson.Serialize(new { target = label, host = connection.Host, connection.Port, connection.User, result.Ok, result.Summary, result.Detail }));
+                Console.WriteLine(CliJson.Serialize(new SshTestView(label, connection.Host, connection.Port, connection.User, result.Ok, result.Summary, result.Detail)));
             else
             {
                 (result.Ok ? Console.Out : Console.Error).WriteLine($"{label}: {result.Summary}");
@@ -105,7 +105,7 @@ public static class SshCommands
             }
             var results = services.Select(s => (s.Name, Problems: Problems((SshConnection)s.Connection))).ToList();
             if (parse.GetValue(GlobalOptions.Output) == OutputFormat.Json)
-                Console.WriteLine(ApiJson.Serialize(results.Select(r => new { service = r.Name, ok = r.Problems.Count == 0, problems = r.Problems })));
+                Console.WriteLine(CliJson.Serialize(results.Select(r => new SshValidateView(r.Name, r.Problems.Count == 0, r.Problems)).ToList()));
             else
                 foreach (var (svc, problems) in results)
                     Console.WriteLine(problems.Count == 0 ? $"{svc}: ok" : $"{svc}: {string.Join("; ", problems)}");

@@ -65,7 +65,7 @@ public static class StatusCommand
 
     private static int NotRunning(OutputFormat format)
     {
-        if (format == OutputFormat.Json) Console.WriteLine(ApiJson.Serialize(new { running = false, services = Array.Empty<object>() }));
+        if (format == OutputFormat.Json) Console.WriteLine(CliJson.Serialize(new NothingRunningView(false, [])));
         else Console.Error.WriteLine("not running; start it with `localport daemon start` or `localport run`");
         return ExitCodes.DaemonNotRunning;
     }

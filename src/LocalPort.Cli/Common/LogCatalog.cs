@@ -52,16 +52,15 @@ public sealed class LogCatalog
 
     private IEnumerable<string> Names() => _services.Keys.Append(LogsCommand.DaemonLogName);
 
-    private sealed record Entry(string Name, string Kind, string? Technology, string Path, bool Exists, long? Size, DateTime? Modified);
 
-    private IReadOnlyList<Entry> Entries()
+    private IReadOnlyList<LogEntryView> Entries()
     {
-        Entry Describe(string name, string kind, string? technology, string path)
+        LogEntryView Describe(string name, string kind, string? technology, string path)
         {
             var info = new FileInfo(path);
-            return new Entry(name, kind, technology, path, info.Exists, info.Exists ? info.Length : null, info.Exists ? info.LastWriteTime : null);
+            return new LogEntryView(name, kind, technology, path, info.Exists, info.Exists ? info.Length : null, info.Exists ? info.LastWriteTime : null);
         }
-        var entries = new List<Entry> { Describe(LogsCommand.DaemonLogName, "daemon", null, _paths.DaemonLog) };
+        var entries = new List<LogEntryView> { Describe(LogsCommand.DaemonLogName, "daemon", null, _paths.DaemonLog) };
         var onDisk = Directory.Exists(_paths.LogDirectory)
             ? Directory.EnumerateFiles(_paths.LogDirectory, "*.log").Select(f => Path.GetFileNameWithoutExtension(f)!)
                 .Where(n => !IsDaemonLog(n))
@@ -83,10 +82,10 @@ public sealed class LogCatalog
         var entries = Entries();
         if (format == OutputFormat.Json)
         {
-            Console.WriteLine(ApiJson.Serialize(entries));
+            Console.WriteLine(CliJson.Serialize(entries));
             return ExitCodes.Ok;
         }
-        string Note(Entry e) => e.Exists ? "" : e.Technology == "tcp" ? "no child log (tcp: in-process)" : "no log yet";
+        string Note(LogEntryView e) => e.Exists ? "" : e.Technology == "tcp" ? "no child log (tcp: in-process)" : "no log yet";
         if (format == OutputFormat.Text || Console.IsOutputRedirected)
         {
             foreach (var e in entries)
@@ -105,7 +104,7 @@ public sealed class LogCatalog
     {
         if (format == OutputFormat.Json)
         {
-            Console.WriteLine(ApiJson.Serialize(new { LogDirectory = paths.LogDirectory, DaemonLog = paths.DaemonLog, ServiceLogs = paths.ServiceLog("<service>") }));
+            Console.WriteLine(CliJson.Serialize(new LogLocationView(paths.LogDirectory, paths.DaemonLog, paths.ServiceLog("<service>"))));
             return ExitCodes.Ok;
         }
         Console.WriteLine($"Logs:         {paths.LogDirectory}");

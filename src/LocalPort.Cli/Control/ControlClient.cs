@@ -57,7 +57,7 @@ public sealed class ControlClient : IDisposable
     public async Task<StatusView> StatusAsync(IEnumerable<string>? services = null, CancellationToken cancellationToken = default)
     {
         var query = string.Join("&", (services ?? []).Select(s => $"service={Uri.EscapeDataString(s)}"));
-        return (await _http.GetFromJsonAsync<StatusView>($"v1/status?{query}", ApiJson.Options, cancellationToken))!;
+        return (await _http.GetFromJsonAsync($"v1/status?{query}", ApiJson.Info<StatusView>(), cancellationToken))!;
     }
 
     public async Task<(int Status, string Body)> PostAsync(string path, CancellationToken cancellationToken = default)
@@ -91,7 +91,7 @@ public sealed class ControlClient : IDisposable
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-            var view = JsonSerializer.Deserialize<ServiceView>(line["data: ".Length..], ApiJson.Options);
+            var view = ApiJson.Deserialize<ServiceView>(line["data: ".Length..]);
             if (view is not null) yield return view;
         }
     }
@@ -107,7 +107,7 @@ public sealed class ControlRefusedException(string socketPath, string body)
     {
         try
         {
-            return System.Text.Json.JsonSerializer.Deserialize<ErrorView>(body, ApiJson.Options)?.Error ?? body;
+            return ApiJson.Deserialize<ErrorView>(body)?.Error ?? body;
         }
         catch (System.Text.Json.JsonException)
         {

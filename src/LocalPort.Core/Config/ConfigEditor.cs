@@ -158,7 +158,15 @@ public static partial class ConfigEditor
     public static string Scalar(string value) =>
         PlainIsSafe().IsMatch(value) && !LooksTyped(value)
             ? value
-            : JsonSerializer.Serialize(value, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            : Quoted(value);
+
+    private static string Quoted(string value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            writer.WriteStringValue(value);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private static bool LooksTyped(string value) =>
         value.ToLowerInvariant() is "null" or "~" or "true" or "false" or "yes" or "no" or "on" or "off" or "y" or "n"

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace LocalPort.Core.Processes;
 
@@ -19,7 +20,7 @@ public static class ChildrenFile
         lock (WriteLock)
         {
             LocalPortPaths.EnsurePrivateDirectory(Path.GetDirectoryName(path)!);
-            LocalPortPaths.WriteAtomically(path, JsonSerializer.Serialize(records));
+            LocalPortPaths.WriteAtomically(path, JsonSerializer.Serialize(records, ChildrenJson.Default.ListRecordedChild));
         }
     }
 
@@ -27,7 +28,7 @@ public static class ChildrenFile
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<List<RecordedChild>>(File.ReadAllText(path)) ?? [] : [];
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), ChildrenJson.Default.ListRecordedChild) ?? [] : [];
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -53,3 +54,7 @@ public static class ChildrenFile
         return reaped;
     }
 }
+
+/// <summary>The children file's JSON, generated at build time (no reflection: the shipped CLI is compiled ahead of time).</summary>
+[JsonSerializable(typeof(List<RecordedChild>))]
+internal sealed partial class ChildrenJson : JsonSerializerContext;

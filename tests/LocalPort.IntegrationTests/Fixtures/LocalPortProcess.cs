@@ -148,9 +148,18 @@ public sealed class LocalPortProcess : IDisposable
         return new Run.Result(code, string.Join('\n', process.Stdout), string.Join('\n', process.Stderr));
     }
 
-    /// <summary>The apphost `localport` next to this assembly, or `dotnet localport.dll` when there is none.</summary>
-    private static (string FileName, string[] Prefix) Executable()
+    /// <summary>
+    /// The localport the tests drive: LOCALPORT_TEST_CLI (an absolute path; `./build.sh test` sets it to the native
+    /// program the launcher runs), else the apphost `localport` next to this assembly, else `dotnet localport.dll`.
+    /// </summary>
+    public static (string FileName, string[] Prefix) Executable()
     {
+        if (Environment.GetEnvironmentVariable("LOCALPORT_TEST_CLI") is { Length: > 0 } shipped)
+        {
+            if (!Path.IsPathFullyQualified(shipped) || !File.Exists(shipped))
+                throw new FileNotFoundException($"LOCALPORT_TEST_CLI={shipped} is not an absolute path to a program", shipped);
+            return (shipped, []);
+        }
         var directory = AppContext.BaseDirectory;
         var apphost = Path.Combine(directory, "localport");
         if (File.Exists(apphost)) return (apphost, []);

@@ -110,6 +110,8 @@ public sealed class SharedMasterTests(SshServer ssh, ITestOutputHelper output) :
             var answeredAt = a.Now;
             Assert.True(await a.FirstAnswerAfterAsync(answeredAt, Bound) is not null, $"restart #{number}: web-a does not answer. {a.Summary()}");
         }
+        // Enough traffic around the restarts to mean something, however fast the commands were.
+        Assert.True(Poll.Until(() => a.Exchanges.Count > 50, Bound), $"web-a's client stalled: {a.Summary()}");
         var stoppedAt = a.Now;
         var stop = Invoke("stop", "web-a");
         Assert.True(stop.ExitCode == 0, stop.Stderr);
@@ -119,6 +121,7 @@ public sealed class SharedMasterTests(SshServer ssh, ITestOutputHelper output) :
         Assert.True(start.ExitCode == 0, start.Stderr);
         Assert.True(await Poll.UntilAsync(async () => await Traffic.TryHttpGetAsync(ports[0], TimeSpan.FromSeconds(2)) == HttpServer.Body, Bound),
             $"web-a does not serve after start. {run.Describe()}");
+        Assert.True(Poll.Until(() => b.Exchanges.Count > 50 && c.Exchanges.Count > 50, Bound), $"clients stalled: {b.Summary()}; {c.Summary()}");
         await Task.WhenAll(a.StopAsync(), b.StopAsync(), c.StopAsync());
 
         Output.WriteLine($"web-b: {b.Summary()}\nweb-c: {c.Summary()}\nweb-a (restarted 3x, stopped, started): {a.Summary()}");
