@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using LocalPort.Actors.Metrics;
 using Akka.Actor;
@@ -72,6 +73,8 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         Receive<ProbeCompleted>(HandleCompleted);
     }
 
+    private static readonly ConditionalWeakTable<IScheduler, StrongBox<DateTimeOffset>> GridOrigins = new();
+
     private HealthCheckSpec Check => _spec.HealthCheck;
 
     private void Resume()
@@ -81,7 +84,21 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         _active = true;
         // The first check runs at once: a fresh forward should be proven without waiting an interval.
         Self.Tell(Tick.Instance);
-        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, Check.Interval, Check.Interval);
+        StartTicks();
+    }
+
+    /// <summary>
+    /// Every check with the same interval ticks at the same instants (multiples of the interval from one origin per
+    /// scheduler): 100 services checked every 5 s wake the process once per 5 s for all of them, not 100 times at
+    /// scattered moments. The first tick is at least half an interval away (the first check has just run).
+    /// </summary>
+    private void StartTicks()
+    {
+        var interval = Check.Interval;
+        var scheduler = Context.System.Scheduler;
+        var sinceOrigin = scheduler.Now - GridOrigins.GetValue(scheduler, s => new StrongBox<DateTimeOffset>(s.Now)).Value;
+        var untilGrid = interval.Ticks > 0 && sinceOrigin >= TimeSpan.Zero ? interval - TimeSpan.FromTicks(sinceOrigin.Ticks % interval.Ticks) : interval;
+        Timers.StartPeriodicTimer(TickTimer, Tick.Instance, untilGrid < interval / 2 ? untilGrid + interval : untilGrid, interval);
     }
 
     private void Pause()
@@ -151,7 +168,7 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         if (!Check.Enabled) Pause();
         else if (!_active) Resume();
         else if (before.Interval != Check.Interval)
-            Timers.StartPeriodicTimer(TickTimer, Tick.Instance, Check.Interval, Check.Interval);
+            StartTicks();
     }
 
     private void HandleCompleted(ProbeCompleted completed)

@@ -25,6 +25,25 @@ public class HealthCheckActorTests : VirtualTimeTestKit
     }
 
     [Fact]
+    public void Services_with_the_same_interval_are_checked_at_the_same_instants()
+    {
+        var (first, second) = (new ScriptedProbe(), new ScriptedProbe());
+        first.AlwaysAnswer(ProbeResult.Ok);
+        second.AlwaysAnswer(ProbeResult.Ok);
+        ChildActorOf(HealthCheckActor.Props(Specs.Service("first", check: Check), first)).Tell(HealthCheckActor.ForwardUp.Instance);
+        AwaitCondition(() => first.Calls == 1, TimeSpan.FromSeconds(3));
+        Advance(TimeSpan.FromMilliseconds(1300));
+        ChildActorOf(HealthCheckActor.Props(Specs.Service("second", check: Check), second)).Tell(HealthCheckActor.ForwardUp.Instance);
+        AwaitCondition(() => second.Calls == 1, TimeSpan.FromSeconds(3));
+
+        // 5 s after the first: its tick, and the second's first tick with it (3.7 s after its own start, not 5 s).
+        Advance(TimeSpan.FromMilliseconds(3700));
+        AwaitCondition(() => first.Calls == 2 && second.Calls == 2, TimeSpan.FromSeconds(3));
+        Advance(TimeSpan.FromSeconds(5));
+        AwaitCondition(() => first.Calls == 3 && second.Calls == 3, TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
     public void Failure_threshold_consecutive_failures_report_unhealthy()
     {
         _probe.AlwaysAnswer(ProbeResult.Fail("closed by far side"));
