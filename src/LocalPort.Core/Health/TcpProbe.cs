@@ -44,8 +44,9 @@ public sealed class TcpProbe : IHealthProbe
     {
         if (_watch <= TimeSpan.Zero) return ProbeResult.Ok;
         // A receive raced against the window, neither cancelled: a healthy far side is silent for the whole window,
-        // and ending that with a cancelled receive would throw an exception on every passing check (most of the
-        // cost of an idle supervisor's checks). Closing the socket ends the receive quietly.
+        // and ending that with a cancelled receive would throw an exception on every passing check. Shutting the
+        // socket down ends the receive quietly (as end of stream) and sends a FIN; closing it with the receive still
+        // pending would reset the connection, and the relay on the far side would pay an exception for that.
         using var receive = new SocketAsyncEventArgs();
         receive.SetBuffer(new byte[1], 0, 1);
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,7 +56,7 @@ public sealed class TcpProbe : IHealthProbe
         await Task.WhenAny(received.Task, window).ConfigureAwait(false);
         if (!received.Task.IsCompleted)
         {
-            socket.Dispose();
+            socket.Shutdown(SocketShutdown.Both);
             await received.Task.ConfigureAwait(false);
             // Silence for the whole window: the far side kept the connection open (unless the check itself timed out).
             return cancellationToken.IsCancellationRequested ? ProbeResult.Fail(ProbeErrors.TimedOut(_timeout)) : ProbeResult.Ok;
