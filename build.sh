@@ -43,7 +43,7 @@ publish_cli() {
 
 # For run and bench: say what is happening, show progress and warnings (on stderr: stdout is the program's).
 build_visibly() {
-  echo "building LocalPort ($configuration): about 1-2 minutes on a fresh clone, longer on a busy machine; later builds only redo what changed..." >&2
+  echo "building LocalPort ($configuration): about 3-5 minutes on a fresh clone (the CLI is compiled to a native program), longer on a busy machine; later builds only redo what changed..." >&2
   local started=$SECONDS
   dotnet build LocalPort.Actors.sln -c "$configuration" -nologo -v:minimal -clp:NoSummary >&2
   publish_cli -v:minimal -clp:NoSummary >&2

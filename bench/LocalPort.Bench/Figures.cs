@@ -288,8 +288,8 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
                     Comment: $"(leftover processes: LocalPort {tcpLeft.Lp.Describe()}, peer {tcpLeft.Peer.Describe()}; open ports: LocalPort {tcpPorts.Lp.Describe()}, peer {tcpPorts.Peer.Describe()})"));
             }
         }
-        const string startLoss = "LocalPort starts the .NET runtime, its control API's web host and an Akka actor system (ReadyToRun code, with " +
-                                 "some JIT left for generic code) before it binds a port; socat is a small C program that binds in its first milliseconds";
+        const string startLoss = "LocalPort starts its control API's web host and an Akka actor system (a native program, compiled ahead of " +
+                                 "time) before it binds a port; socat is a small C program that binds in its first milliseconds";
         const string startSshLoss = "LocalPort starts the .NET runtime and an Akka actor system before the first ssh is spawned; " +
                                     "the ssh handshakes themselves cost both sides the same";
         if (options.Figures.Contains(3))
@@ -640,15 +640,15 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
             log($"  idle: LocalPort RSS {lpRss.Describe()}, CPU {lpCpu.Describe()}; socat×100 RSS {peerRss.Describe()}, CPU {peerCpu.Describe()}");
         }
         report.Rows.Add(new Row("5", "idle RSS, 100 tcp services, 5 s checks", lpRss, "bash + 100× socat (RSS summed)", peerRss, Better.Lower,
-            "a .NET runtime with its mapped assemblies, compiled code, the GC heap and an actor system is one large process; each socat is a 2 MiB C process"));
+            "one native .NET program with its code, the GC heap, a web host and an actor system is one large process; each socat is a 2 MiB C process"));
         report.Rows.Add(new Row("5", "idle PSS (shared pages split), 100 tcp services", lpPss, "bash + 100× socat (PSS summed)", peerPss, Better.Lower,
-            "a .NET runtime with its mapped assemblies, compiled code, the GC heap and an actor system; socat processes share their libraries"));
+            "one native .NET program with its code, the GC heap, a web host and an actor system; socat processes share their libraries"));
         report.Rows.Add(new Row("5", "idle CPU, 100 tcp services, 5 s checks", lpCpu, "bash + 100× socat", peerCpu, Better.Lower,
             "20 health checks a second (each a connection through the relay to the upstream, watched for a hang-up) " +
-            "cost about half of it, and Akka's timer wheel wakes the process 20 times a second; socat sleeps in accept() and checks nothing"));
+            "cost nearly all of it, most of that in the kernel (two TCP connections set up and torn down per check); socat sleeps in accept() and checks nothing"));
         report.Rows.Add(new Row("5", "diagnostic: idle CPU, the same 100 services with no check due in the window", spinCpu,
             "bash + 100× socat", peerCpu, Better.Lower,
-            "what is left is Akka's 50 ms timer tick and the runtime's own timers",
+            "what is left is the web host's 1 s heartbeat and the runtime's own timers (the actor system's scheduler sleeps until something is due)",
             Comment: $"(its RSS: {spinRss.Describe()})"));
     }
 

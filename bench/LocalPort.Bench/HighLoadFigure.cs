@@ -212,7 +212,7 @@ public sealed class HighLoadFigure(BenchOptions options, Report report, Action<s
             EvenWithin: 0));
         report.Rows.Add(new Row("8", "high load: peak RSS", Of(lp, "MiB", 0, p => p.PeakRssMiB), peerName + ", summed over every process",
             Of(peer, "MiB", 0, p => p.PeakRssMiB), Better.Lower,
-            "a .NET runtime with JIT-compiled code, the GC heap and 128 KiB relay buffers per connection direction, in one process",
+            "one native .NET program (compiled ahead of time) with the GC heap and 128 KiB relay buffers per connection direction, in one process",
             Comment: $"(peak PSS: LocalPort {Of(lp, "MiB", 0, p => p.PeakPssMiB).Describe()}, socat {Of(peer, "MiB", 0, p => p.PeakPssMiB).Describe()})"));
         report.Rows.Add(new Row("8", "high load: CPU over the window", Of(lp, "% of a core", 0, p => p.CpuPercent), peerName,
             Of(peer, "% of a core", 0, p => p.CpuPercent), Better.Lower,
