@@ -99,7 +99,7 @@ public static class ApiJson
         // Loopback-only, machine-read JSON: keep quotes and < > readable instead of \uXXXX.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         WriteIndented = false,
-        TypeInfoResolver = ReferenceEquals(shapes, ControlJson.Default) ? shapes : JsonTypeInfoResolver.Combine(shapes, ControlJson.Default),
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(shapes, ControlJson.Default),
     };
 
     public static JsonTypeInfo<T> Info<T>(JsonSerializerOptions? options = null) => (JsonTypeInfo<T>)(options ?? Options).GetTypeInfo(typeof(T));

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using LocalPort.Cli.Common;
 using LocalPort.Core;
 using LocalPort.Core.Config;
