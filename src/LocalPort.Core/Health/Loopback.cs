@@ -8,7 +8,8 @@ internal static class Loopback
 {
     public static async Task<Socket> ConnectAsync(int port, CancellationToken cancellationToken)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // No TCP_NODELAY: a probe writes one request and waits for its answer, and a first segment is never held back.
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken).ConfigureAwait(false);

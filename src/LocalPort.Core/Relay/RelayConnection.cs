@@ -28,6 +28,9 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
     public long Id => id;
     public bool IsClosing => Volatile.Read(ref _closing) == 1;
 
+    /// <summary>The socket dialled to the target; null before the dial.</summary>
+    internal Socket? Upstream => _upstream;
+
     /// <summary>The target this connection was dialled to; null while it waits for one.</summary>
     public RelayTarget? Target => Volatile.Read(ref _target);
 
@@ -98,7 +101,6 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
             Volatile.Write(ref _dialling, 0);
             dialled?.Invoke();
         }
-        if (upstream.AddressFamily != AddressFamily.Unix) upstream.NoDelay = true;
 
         var toTarget = Pump(client, upstream, ToxicStream.Upstream, linked.Token);
         var toClient = Pump(upstream, client, ToxicStream.Downstream, linked.Token);
@@ -180,6 +182,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
         try
         {
             var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+            if (read > 0) NagleOff(to, stream);
             if (ToxicTakesOver(from, to, stream, read) is { } toxic)
             {
                 await toxic.RunAsync(buffer, read, token);
@@ -206,6 +209,7 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
     {
         var read = pipe.Fill(from, KernelPipe.Capacity);
         if (read < 0) return 0;
+        if (read > 0) NagleOff(to, stream);
         if (ToxicTakesOver(from, to, stream, read) is { } toxic)
         {
             // Toxics work on bytes in hand: the chunk leaves the pipe first.
@@ -322,6 +326,20 @@ internal sealed class RelayConnection(Socket client, int bufferSize, long id, To
             client.Dispose();
             _upstream?.Dispose();
         }
+    }
+
+    private bool _nagleOffUp, _nagleOffDown;
+
+    /// <summary>
+    /// TCP_NODELAY on <paramref name="to"/> once bytes first flow that way, before they are sent on: a connection that
+    /// carries nothing (every tcp health check) pays no system call for it. Each flag is written by its own pump only.
+    /// </summary>
+    private void NagleOff(Socket to, ToxicStream stream)
+    {
+        ref var done = ref stream == ToxicStream.Upstream ? ref _nagleOffUp : ref _nagleOffDown;
+        if (done) return;
+        done = true;
+        if (to.AddressFamily != AddressFamily.Unix) to.NoDelay = true;
     }
 
     private static void Shutdown(Socket socket)

@@ -263,7 +263,6 @@ public sealed class RelayListener : IAsyncDisposable
 
     private void Relay(Socket client)
     {
-        client.NoDelay = true;
         Interlocked.Increment(ref _total);
         var id = Interlocked.Increment(ref _nextId);
         var connection = new RelayConnection(client, BufferSize, id, _toxics, Changed);
