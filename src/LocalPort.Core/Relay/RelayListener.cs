@@ -85,8 +85,25 @@ public sealed class RelayListener : IAsyncDisposable
 
     private int? _headroom;
 
-    /// <summary>Read each time (one getrlimit): the limit can change while we run (prlimit).</summary>
-    private static long? SoftLimit => FileLimits.Current()?.Soft;
+    /// <summary>
+    /// The soft descriptor limit, read again (one getrlimit) once the last reading is a second old: it can change while
+    /// we run (prlimit), but every accept of every relay need not ask.
+    /// </summary>
+    private static long? SoftLimit
+    {
+        get
+        {
+            var now = Environment.TickCount64;
+            if (Volatile.Read(ref _lastLimit) is { } last && now - last.ReadAt < 1000) return last.Soft;
+            var fresh = new LimitReading(FileLimits.Current()?.Soft, now);
+            Volatile.Write(ref _lastLimit, fresh);
+            return fresh.Soft;
+        }
+    }
+
+    private sealed record LimitReading(long? Soft, long ReadAt);
+
+    private static LimitReading? _lastLimit;
 
     /// <summary>True while the relay does not accept because descriptors ran out (clients wait in the backlog).</summary>
     public bool Exhausted => _exhausted;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Config;
+using LocalPort.Core.Health;
 using LocalPort.Core.Tests.Fixtures;
 using static LocalPort.Core.Tests.Health.ProbeTestSupport;
 
@@ -110,5 +111,32 @@ public sealed class TcpProbeTests
             lock (_held) _held.ForEach(s => s.Dispose());
             _stop.Dispose();
         }
+    }
+
+    [Theory]
+    [InlineData(300)]
+    [InlineData(250)]
+    [InlineData(7)]
+    public void Watch_windows_end_on_a_shared_grid_never_longer_and_at_most_a_sixth_shorter(int watchMs)
+    {
+        var watch = TimeSpan.FromMilliseconds(watchMs);
+        var grid = watchMs / 6;
+        for (var i = 0; i < 50; i++)
+        {
+            var before = Environment.TickCount64;
+            var window = TcpProbe.EndOnGrid(watch);
+            var after = Environment.TickCount64;
+            Assert.InRange(window, watch - TimeSpan.FromMilliseconds(grid), watch);
+            // The end falls on the grid, whichever millisecond the window was taken in.
+            var ends = Enumerable.Range(0, (int)(after - before) + 1)
+                .Select(d => before + d + (long)window.TotalMilliseconds);
+            Assert.Contains(ends, end => end % grid == 0);
+        }
+    }
+
+    [Fact]
+    public void A_window_too_short_for_a_grid_is_kept_as_it_is()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(5), TcpProbe.EndOnGrid(TimeSpan.FromMilliseconds(5)));
     }
 }
