@@ -21,7 +21,11 @@ public sealed record BenchOptions
     public int Streams { get; init; } = 16;
     public int PingPongs { get; init; } = 2000;
     public TimeSpan IdleWindow { get; init; } = TimeSpan.FromSeconds(20);
-    public TimeSpan IdleSettle { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Figure 5: how long the three idle after all serve, before the window. Long enough for the heap to reach its
+    /// working size (several gen0 collections at 20 checks a second): RSS read earlier flatters a growing heap.
+    /// </summary>
+    public TimeSpan IdleSettle { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Figure 6 (opt-in): how long both run, how much of the start is left out of the slope, how often RSS is read.</summary>
     public TimeSpan LongRunWindow { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan LongRunSkip { get; init; } = TimeSpan.FromMinutes(1);
@@ -574,7 +578,7 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         using var echo = new Upstream(Upstream.Mode.Echo);
         report.Notes.Add($"Idle: `localport run` with 100 tcp services and tcp checks every 5 s, against a bash script running 100 socat " +
                          $"(no health checks at all); both measured over the same {options.IdleWindow.TotalSeconds:0} s window after " +
-                         $"{options.IdleSettle.TotalSeconds:0} s of settling. RSS: VmRSS from /proc/PID/status sampled every second " +
+                         $"{options.IdleSettle.TotalSeconds:0} s of settling (the heap at its working size: several gen0 collections). RSS: VmRSS from /proc/PID/status sampled every second " +
                          "(the peer: summed over the script and every socat; PSS from /proc/PID/smaps_rollup splits shared pages fairly). " +
                          $"CPU: utime+stime from /proc/PID/stat, as % of one core, over {IdleWindows} windows of {options.IdleWindow.TotalSeconds / IdleWindows:0} s. " +
                          "A third process, the same LocalPort build with its own 100 services whose checks run hourly (none in the window), " +
