@@ -82,6 +82,11 @@ test_all() {
   failed=$(awk '/^ +Failed: +[0-9]+/ { n += $2 } END { print n + 0 }' "$log")
   skipped=$(awk '/^ +Skipped: +[0-9]+/ { n += $2 } END { print n + 0 }' "$log")
   if grep -E 'Test Class Cleanup Failure|Test Collection Cleanup Failure' "$log"; then failed=$(( ${failed:-0} + 1 )); fi
+  # The failures again at the end, with their messages, so the last screen of a long run says what broke.
+  if (( failed > 0 )); then
+    echo "failed:"
+    awk '/^ +Failed [A-Za-z]/ { show = 25 } show > 0 { print; show-- }' "$log" | head -200
+  fi
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
   # Every test runs: a skipped test fails the run as surely as a failed one.
   if (( skipped > 0 )); then echo "error: $skipped test(s) skipped; every test must run" >&2; return 1; fi
