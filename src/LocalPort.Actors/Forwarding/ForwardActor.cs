@@ -254,7 +254,8 @@ public sealed partial class ForwardActor : ReceiveActor, IWithTimers
             // Without health checks, being ready is all the proof there will be.
             if (!_spec.HealthCheck.Enabled) _account.Proven(Now);
             _suspendedChecks = 0;
-            Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
+            // Only a process can be stopped: a tcp service has none, and the timer would wake us for nothing.
+            if (_tunnel?.Pid is not null) Timers.StartPeriodicTimer(SuspendedTimer, CheckSuspended.Instance, _spec.HealthCheck.Interval);
             Report(ServiceState.Running);
             Become(Running);
         });

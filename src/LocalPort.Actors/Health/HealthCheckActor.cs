@@ -13,7 +13,7 @@ namespace LocalPort.Actors.Health;
 /// failure_threshold consecutive failures (or success_threshold successes) change its health.
 /// A reload's <see cref="UpdateSpec"/> retimes the checks (and rebuilds the probe if it changed) in place.
 /// </summary>
-public sealed class HealthCheckActor : ReceiveActor, IWithTimers
+public sealed class HealthCheckActor : UntypedActor, IWithTimers
 {
     /// <summary>The forward is running: start checking now.</summary>
     public sealed class ForwardUp { public static readonly ForwardUp Instance = new(); private ForwardUp() { } }
@@ -53,24 +53,41 @@ public sealed class HealthCheckActor : ReceiveActor, IWithTimers
         _spec = spec;
         _probe = probe;
         _probes = probes;
-        Receive<ForwardUp>(_ =>
+    }
+
+    /// <summary>
+    /// A switch, not ReceiveActor's handlers: those are matched through a compiled expression tree, which the native
+    /// program can only interpret (with an argument array per message), and this actor takes two messages per check.
+    /// </summary>
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _forwardUp = true;
-            Resume();
-        });
-        Receive<ForwardDown>(_ =>
-        {
-            _forwardUp = false;
-            Pause();
-        });
-        Receive<UpdateSpec>(HandleUpdateSpec);
-        Receive<Tick>(_ => RunProbe());
-        Receive<CheckNow>(_ =>
-        {
-            _urgent = _active;
-            RunProbe();
-        });
-        Receive<ProbeCompleted>(HandleCompleted);
+            case Tick:
+                RunProbe();
+                break;
+            case ProbeCompleted completed:
+                HandleCompleted(completed);
+                break;
+            case ForwardUp:
+                _forwardUp = true;
+                Resume();
+                break;
+            case ForwardDown:
+                _forwardUp = false;
+                Pause();
+                break;
+            case UpdateSpec update:
+                HandleUpdateSpec(update);
+                break;
+            case CheckNow:
+                _urgent = _active;
+                RunProbe();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private static readonly ConditionalWeakTable<IScheduler, StrongBox<DateTimeOffset>> GridOrigins = new();
