@@ -1,11 +1,13 @@
 using System.Net.Sockets;
+using LocalPort.Core.Relay;
 
 namespace LocalPort.Core.Health;
 
 /// <summary>
 /// Connects to the local port and watches briefly for the far side hanging up. Through ssh,
 /// kubectl or our relay the local connect always succeeds; a dead far side shows up as an
-/// immediate EOF or reset instead.
+/// immediate EOF or reset instead, which the probe looks for once the window is over: a check takes no
+/// event-loop registration, no pending receive and no thread hand-off of its own.
 /// </summary>
 public sealed class TcpProbe : IHealthProbe
 {
@@ -27,8 +29,10 @@ public sealed class TcpProbe : IHealthProbe
     {
         try
         {
-            using var socket = await Loopback.ConnectAsync(_port, cancellationToken).ConfigureAwait(false);
-            return await WatchForHangUpAsync(socket, cancellationToken).ConfigureAwait(false);
+            using var socket = Loopback.ConnectNow(_port) ?? await Loopback.ConnectAsync(_port, cancellationToken).ConfigureAwait(false);
+            if (_watch <= TimeSpan.Zero) return ProbeResult.Ok;
+            await Task.Delay(EndOnGrid(_watch), cancellationToken).ConfigureAwait(false);
+            return Verdict(socket);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -41,6 +45,14 @@ public sealed class TcpProbe : IHealthProbe
     }
 
     /// <summary>
+    /// The far side's answer after the window, looked up without reading or waiting: bytes waiting mean something live
+    /// answered (server-speaks-first protocols); a FIN or a reset means nobody is there; silence means it kept the
+    /// connection open. Nothing is pending on the socket, so closing it sends a FIN (a reset only if a banner is left unread).
+    /// </summary>
+    private static ProbeResult Verdict(Socket socket) =>
+        socket.Available == 0 && Hangup.Detected(socket) ? ProbeResult.Fail(ProbeErrors.ClosedByFarSide) : ProbeResult.Ok;
+
+    /// <summary>
     /// The window, cut to end on a shared grid of a sixth of its length: checks that start together (same-interval
     /// checks tick together) end together, and the runtime's timer wakes once for all of them instead of once each.
     /// </summary>
@@ -51,35 +63,5 @@ public sealed class TcpProbe : IHealthProbe
         var now = Environment.TickCount64;
         var end = (now + (long)watch.TotalMilliseconds) / grid * grid;
         return TimeSpan.FromMilliseconds(end - now);
-    }
-
-    private async Task<ProbeResult> WatchForHangUpAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        if (_watch <= TimeSpan.Zero) return ProbeResult.Ok;
-        // A receive raced against the window, neither cancelled: a healthy far side is silent for the whole window,
-        // and ending that with a cancelled receive would throw an exception on every passing check. Shutting the
-        // socket down ends the receive quietly (as end of stream) and sends a FIN; closing it with the receive still
-        // pending would reset the connection, and the relay on the far side would pay an exception for that.
-        using var receive = new SocketAsyncEventArgs();
-        receive.SetBuffer(new byte[1], 0, 1);
-        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        receive.Completed += (_, _) => received.TrySetResult();
-        if (!socket.ReceiveAsync(receive)) received.TrySetResult();
-        var window = Task.Delay(EndOnGrid(_watch), cancellationToken);
-        await Task.WhenAny(received.Task, window).ConfigureAwait(false);
-        if (!received.Task.IsCompleted)
-        {
-            socket.Shutdown(SocketShutdown.Both);
-            await received.Task.ConfigureAwait(false);
-            // Silence for the whole window: the far side kept the connection open (unless the check itself timed out).
-            return cancellationToken.IsCancellationRequested ? ProbeResult.Fail(ProbeErrors.TimedOut(_timeout)) : ProbeResult.Ok;
-        }
-        // Data means something live answered (server-speaks-first protocols); EOF or a reset means nobody is there.
-        return receive.SocketError switch
-        {
-            SocketError.Success when receive.BytesTransferred > 0 => ProbeResult.Ok,
-            SocketError.Success => ProbeResult.Fail(ProbeErrors.ClosedByFarSide),
-            var error => ProbeResult.Fail(ProbeErrors.Describe(error)),
-        };
     }
 }

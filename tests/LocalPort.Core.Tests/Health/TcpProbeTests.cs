@@ -72,6 +72,90 @@ public sealed class TcpProbeTests
         Assert.Equal(0, read);
     }
 
+    [Fact]
+    public async Task A_server_that_speaks_first_and_hangs_up_is_healthy()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var served = ServeOnce(listener, async far =>
+        {
+            await far.SendAsync("220 ready\r\n"u8.ToArray(), SocketFlags.None);
+            far.Shutdown(SocketShutdown.Send);
+        });
+
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, port));
+
+        Assert.True(result.Healthy, result.Error);
+        await served.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_server_that_resets_the_connection_is_unhealthy()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var served = ServeOnce(listener, far =>
+        {
+            far.LingerState = new LingerOption(true, 0);
+            return Task.CompletedTask;
+        });
+
+        var result = await CheckAsync(Service(HealthCheckType.Tcp, port));
+
+        Assert.False(result.Healthy);
+        Assert.Equal("closed by far side", result.Error);
+        await served.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// A listener whose backlog is full holds the SYN back: connecting at once cannot tell, so the probe connects the
+    /// usual way and waits (bounded by its timeout) instead of blocking or failing on the spot.
+    /// </summary>
+    [Fact]
+    public async Task Behind_a_full_backlog_the_probe_waits_for_its_turn_and_passes_once_accepted()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var queued = new List<Socket>();
+        try
+        {
+            // Fill the accept queue until a connect cannot complete at once.
+            Socket? now;
+            while ((now = Loopback.ConnectNow(port)) is not null)
+            {
+                queued.Add(now);
+                Assert.InRange(queued.Count, 1, 8);
+            }
+
+            var check = CheckAsync(Service(HealthCheckType.Tcp, port, timeout: TimeSpan.FromSeconds(10)));
+            Assert.False(check.IsCompleted);
+            // Make room: the probe's retransmitted SYN is answered.
+            var accepted = new List<Socket>();
+            for (var i = 0; i < queued.Count; i++) accepted.Add(await listener.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5)));
+            var probe = listener.AcceptAsync();
+
+            var result = await check.WaitAsync(TimeSpan.FromSeconds(15));
+
+            Assert.True(result.Healthy, result.Error);
+            (await probe.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
+            accepted.ForEach(a => a.Dispose());
+        }
+        finally
+        {
+            queued.ForEach(q => q.Dispose());
+        }
+    }
+
+    private static async Task ServeOnce(TcpListener listener, Func<Socket, Task> serve)
+    {
+        using var far = await listener.AcceptSocketAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        await serve(far);
+    }
+
     /// <summary>Accepts connections and either holds them open or closes them immediately.</summary>
     private sealed class LoopbackServer : IDisposable
     {
