@@ -49,9 +49,11 @@ public enum Better { Lower, Higher }
 public sealed record Row(
     string Figure, string Case, Samples LocalPort, string PeerName, Samples? Peer, Better Better,
     string? LossReason = null, string? LocalPortNone = null, string? PeerNone = null, string? Comment = null, bool Reference = false,
-    double? EvenWithin = null)
+    double? EvenWithin = null, double? GoodEnough = null)
 {
     // EvenWithin: an absolute margin (in the figure's unit) for figures near zero, such as a slope, where a ratio says nothing.
+    // GoodEnough: a median at least this good is never a loss, whatever the peer's (RSS growth under 5 % is flat even if the
+    // peer's memory shrank).
     public double? Ratio => EvenWithin is null && LocalPort.Median is { } lp && Peer?.Median is { } peer && peer != 0 ? lp / peer : null;
 
     /// <summary>True when LocalPort's median is worse than the peer's by more than 5 % (noise on a shared machine).</summary>
@@ -65,6 +67,7 @@ public sealed record Row(
             if (lp is null && peer is null) return null;
             if (lp is null) return true;   // LocalPort produced nothing, the peer did
             if (peer is null) return false; // the peer never got there
+            if (GoodEnough is { } enough && (Better == Better.Lower ? lp <= enough : lp >= enough)) return false;
             if (EvenWithin is { } margin) return Better == Better.Lower ? lp > peer + margin : lp < peer - margin;
             return Better == Better.Lower ? lp > peer * 1.05 : lp < peer / 1.05;
         }

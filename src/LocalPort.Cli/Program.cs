@@ -9,6 +9,11 @@ using LocalPort.Core.Processes;
 // blocks there. It must be set before the first socket is created; set it to 0 to turn it off.
 if (Environment.GetEnvironmentVariable(ChildProcess.InlineSocketCompletions) is null)
     Environment.SetEnvironmentVariable(ChildProcess.InlineSocketCompletions, "1");
+// With inline completions .NET runs one epoll thread per core; one is enough here (bench figure 4: 16 streams and
+// figure 8: 1,800 connections/s carried as well) and a relayed connection's two sockets then share it, so its events no
+// longer wake a second thread: idle checks cost ~15 % less CPU and a third fewer context switches (figure 5).
+if (Environment.GetEnvironmentVariable(ChildProcess.SocketThreadCount) is null)
+    Environment.SetEnvironmentVariable(ChildProcess.SocketThreadCount, "1");
 
 // Every relayed connection holds two descriptors: allow as many as the hard limit does (CoreCLR already
 // raises the soft limit on glibc Linux and macOS; this covers the rest). The supervisor logs the result.

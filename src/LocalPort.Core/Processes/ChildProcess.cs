@@ -50,6 +50,9 @@ public sealed class ChildProcess : IDisposable
     /// <summary>The .NET switch that runs socket continuations on the epoll thread.</summary>
     public const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
+    /// <summary>The .NET switch for the number of epoll threads.</summary>
+    public const string SocketThreadCount = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+
     public static ChildProcess Start(ProcessSpec spec)
     {
         var info = new ProcessStartInfo(spec.FileName)
@@ -63,6 +66,7 @@ public sealed class ChildProcess : IDisposable
         foreach (var arg in spec.Arguments) info.ArgumentList.Add(arg);
         // Our own socket tuning (see the CLI's Program.cs) is not a child's business.
         info.Environment.Remove(InlineSocketCompletions);
+        info.Environment.Remove(SocketThreadCount);
         foreach (var (key, value) in spec.Environment) info.Environment[key] = value;
         info.Environment[InstanceVariable] = InstanceId;
         // Out of the terminal's process group: Ctrl-C is ours to act on, and we stop children in cancel-tasks.
