@@ -11,7 +11,7 @@ public sealed class TestUpstream : IDisposable
     private readonly CancellationTokenSource _stop = new();
 
     public int Port { get; }
-    public int LocalPort { get; } = FreePort();
+    public int LocalPort { get; } = FreePort.Next();
 
     public TestUpstream()
     {
@@ -83,13 +83,6 @@ public sealed class TestUpstream : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await stream.ReadExactlyAsync(buffer, timeout.Token);
         return buffer.SequenceEqual("ping"u8.ToArray());
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     public void Dispose()

@@ -30,16 +30,7 @@ public sealed class HostingReloadTests : Akka.TestKit.Xunit2.TestKit
 
         """));
 
-    private int Port(string service) => _ports.TryGetValue(service, out var port) ? port : _ports[service] = FreePort();
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private int Port(string service) => _ports.TryGetValue(service, out var port) ? port : _ports[service] = FreePort.Next();
 
     [Fact]
     public async Task The_watcher_answers_daemon_reload_and_is_stopped_by_stop_new_work()

@@ -9,8 +9,8 @@ namespace LocalPort.Actors.Tests.Reload;
 public sealed class HotReloadTests : ReloadTestKit
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lp-reload-").FullName;
-    private readonly int _webPort = FreePort();
-    private readonly int _dbPort = FreePort();
+    private readonly int _webPort = FreePort.Next();
+    private readonly int _dbPort = FreePort.Next();
 
     private string FilePath => Path.Combine(_directory, "localport.yaml");
 

@@ -53,14 +53,4 @@ public abstract class ReloadTestKit : VirtualTimeTestKit
     /// </summary>
     protected IActorRef? Child(string name) =>
         Sys.ActorSelection($"/user/localport/{name}").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(3)).Result.Subject;
-
-    /// <summary>A port nobody listens on right now.</summary>
-    protected static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

@@ -67,7 +67,7 @@ public class RootReloadTests : ReloadTestKit
     [Fact]
     public void A_restart_binds_the_same_local_port_again_once_the_old_forward_let_go()
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var web = Web with { LocalPort = port };
         var root = StartRoot([web]);
         ExpectStatus("web", s => s.State == ServiceState.Running);

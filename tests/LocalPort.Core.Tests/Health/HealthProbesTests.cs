@@ -38,7 +38,7 @@ public sealed class HealthProbesTests
     [InlineData(HealthCheckType.Kafka)]
     public async Task An_already_cancelled_token_gives_a_timed_out_failure_not_an_exception(HealthCheckType type)
     {
-        var probe = HealthProbes.Create(Service(type, Fixtures.FreePort.Next()));
+        var probe = HealthProbes.Create(Service(type, FreePort.Next()));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using LocalPort.Core.Tests.Fixtures;
 using Npgsql;
 
 namespace LocalPort.Core.Tests.Health;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Config;
-using LocalPort.Core.Tests.Fixtures;
 using static LocalPort.Core.Tests.Health.ProbeTestSupport;
 
 namespace LocalPort.Core.Tests.Health;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using LocalPort.Core.Tests.Fixtures;
 
 namespace LocalPort.Core.Tests.Health;
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using LocalPort.Core.Config;
 using LocalPort.Core.Health;
-using LocalPort.Core.Tests.Fixtures;
 using static LocalPort.Core.Tests.Health.ProbeTestSupport;
 
 namespace LocalPort.Core.Tests.Health;

@@ -67,7 +67,7 @@ public sealed class DeadTunnelTests : IAsyncLifetime
     [Fact]
     public async Task A_refusing_tcp_upstream_still_closes_the_client_at_once()
     {
-        var port = Fixtures.FreePort.Next();
+        var port = FreePort.Next();
         _relay.SetTarget(new IPEndPoint(IPAddress.Loopback, port));
 
         var client = await SendAsync("x");

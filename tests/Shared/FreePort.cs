@@ -1,15 +1,15 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace LocalPort.IntegrationTests.Fixtures;
+namespace LocalPort.Testing;
 
 /// <summary>
-/// Ports on 127.0.0.1 that are free when returned (nothing keeps them), picked below the kernel's ephemeral range.
-/// Ports in that range go to every outgoing connection and every bind to port 0 of every process — the other test
+/// Ports on 127.0.0.1 that are free when returned (nothing keeps them), picked below the kernel's ephemeral range; one
+/// copy of this file is linked into each test project. Ports in that range go to every outgoing connection and every bind to port 0 of every process — the other test
 /// assemblies run alongside — so a port picked there was at times taken before the test bound it ("already in use
 /// by pid N", a test host). Where the range leaves no room below it, the kernel picks, as before.
 /// </summary>
-public static class FreePort
+internal static class FreePort
 {
     private const int Lowest = 10000;
 
