@@ -7,7 +7,9 @@ namespace LocalPort.Core.Health;
 /// Connects to the local port and watches briefly for the far side hanging up. Through ssh,
 /// kubectl or our relay the local connect always succeeds; a dead far side shows up as an
 /// immediate EOF or reset instead, which the probe looks for once the window is over: a check takes no
-/// event-loop registration, no pending receive and no thread hand-off of its own.
+/// event-loop registration, no pending receive and no thread hand-off of its own. When the port is served by this
+/// process's own relay, the relay makes the dial a client's connection would get and the probe's loopback connection
+/// to it is skipped (<see cref="RelayListener.DialCheckAsync"/>: half of a check's cost, and the same verdicts).
 /// </summary>
 public sealed class TcpProbe : IHealthProbe
 {
@@ -16,6 +18,9 @@ public sealed class TcpProbe : IHealthProbe
     private readonly int _port;
     private readonly TimeSpan _timeout;
     private readonly TimeSpan _watch;
+
+    /// <summary>Always connect to the port, even when this process's own relay serves it (tests of the relay's side of a check).</summary>
+    internal bool ThroughPort { get; init; }
 
     public TcpProbe(int port, TimeSpan timeout)
     {
@@ -29,6 +34,9 @@ public sealed class TcpProbe : IHealthProbe
     {
         try
         {
+            if (!ThroughPort && _watch > TimeSpan.Zero && RelayListener.On(_port) is { } relay
+                && await relay.DialCheckAsync(EndOnGrid(_watch), cancellationToken).ConfigureAwait(false) is { } alive)
+                return alive ? ProbeResult.Ok : ProbeResult.Fail(ProbeErrors.ClosedByFarSide);
             using var socket = Loopback.ConnectNow(_port) ?? await Loopback.ConnectAsync(_port, cancellationToken).ConfigureAwait(false);
             if (_watch <= TimeSpan.Zero) return ProbeResult.Ok;
             await Task.Delay(EndOnGrid(_watch), cancellationToken).ConfigureAwait(false);

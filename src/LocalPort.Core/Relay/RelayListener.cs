@@ -158,6 +158,7 @@ public sealed class RelayListener : IAsyncDisposable
             throw;
         }
         var relay = new RelayListener(socket, ledger);
+        if (endpoint.Address.Equals(IPAddress.Loopback)) Serving[relay.LocalEndPoint.Port] = relay;
         ledger?.TrackListener(relay.LocalEndPoint.ToString(), owner, relay.StopAccepting);
         return relay;
     }
@@ -402,6 +403,7 @@ public sealed class RelayListener : IAsyncDisposable
     {
         if (_acceptStop.IsCancellationRequested) return;
         _acceptStop.Cancel();
+        Serving.TryRemove(new KeyValuePair<int, RelayListener>(LocalEndPoint.Port, this));
         _listener.Dispose();
         _ledger?.ForgetListener(LocalEndPoint.ToString());
     }
@@ -486,6 +488,41 @@ public sealed class RelayListener : IAsyncDisposable
         var due = quiet - connection.QuietMilliseconds;
         if (freshCounts || connection.Dialling) due = Math.Max(due, quiet - connection.SinceDialMilliseconds);
         return due > 0 ? due : null;
+    }
+
+    /// <summary>This process's relays accepting on 127.0.0.1, by port: the tcp check finds its service's relay here.</summary>
+    private static readonly ConcurrentDictionary<int, RelayListener> Serving = new();
+
+    /// <summary>The relay of this process accepting on 127.0.0.1:<paramref name="port"/>, if any.</summary>
+    internal static RelayListener? On(int port) => Serving.TryGetValue(port, out var relay) ? relay : null;
+
+    /// <summary>
+    /// A tcp check from inside the relay: the dial a client's connection gets — to the current target, through the
+    /// tunnel for ssh and kubectl — held for <paramref name="watch"/> and then judged like the probe's own connection
+    /// (true: the far side is there). It saves the loopback connection from the probe to this port, about half of a
+    /// check's cost (bench figure 5), which only this process's accept loop would have seen. Null — check through the
+    /// port instead — whenever the port path could tell something this one cannot: the port is not accepting (stopped,
+    /// or paused short of descriptors), there is no target (a client would wait for one), a chaos toxic is set (it must
+    /// meet the check as it meets a client), or a tunnel's Unix socket refused (a client would wait for its successor).
+    /// A refused or failed TCP dial throws, as the probe's own connect would.
+    /// </summary>
+    internal async Task<bool?> DialCheckAsync(TimeSpan watch, CancellationToken cancellationToken)
+    {
+        if (_acceptStop.IsCancellationRequested || _acceptLoop is not { IsCompleted: false } || _exhausted || !_toxics.Current.IsEmpty)
+            return null;
+        if (Volatile.Read(ref _current)?.Endpoint is not { } endpoint) return null;
+        var unix = endpoint is UnixDomainSocketEndPoint;
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException) when (unix && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        await Task.Delay(watch, cancellationToken).ConfigureAwait(false);
+        return !(Hangup.Detected(socket) && socket.Available == 0);
     }
 
     public async ValueTask DisposeAsync()

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LocalPort.Core.Config;
+using LocalPort.Core.Health;
 using LocalPort.Core.Relay;
 using LocalPort.Core.Tests.Relay;
 using static LocalPort.Core.Tests.Health.ProbeTestSupport;
@@ -71,7 +72,8 @@ public sealed class TcpCheckMemoryTests
         RelayConnection.HalfClosedIdle = TimeSpan.FromMilliseconds(500);
         try
         {
-            var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CheckAsync(service)));
+            // Through the port: this is about the relay's side of a check's connection (the in-process check has none).
+            var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CheckThroughPortAsync(service)));
 
             // Silence is all a tcp check can see, so these pass; the relay must still let the connections go.
             Assert.All(results, r => Assert.True(r.Healthy, r.Error));
@@ -112,6 +114,12 @@ public sealed class TcpCheckMemoryTests
         {
             RelayConnection.HalfClosedIdle = before;
         }
+    }
+
+    private static async Task<ProbeResult> CheckThroughPortAsync(ServiceSpec service)
+    {
+        using var timeout = new CancellationTokenSource(service.HealthCheck.Timeout);
+        return await new TcpProbe(service.LocalPort, service.HealthCheck.Timeout) { ThroughPort = true }.CheckAsync(timeout.Token);
     }
 
     /// <summary>Accepts and holds every connection without a word; or, given an answer, reads to EOF and answers late.</summary>

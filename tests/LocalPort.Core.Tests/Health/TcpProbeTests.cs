@@ -156,7 +156,7 @@ public sealed class TcpProbeTests
     }
 
     /// <summary>Accepts connections and either holds them open or closes them immediately.</summary>
-    private sealed class LoopbackServer : IDisposable
+    internal sealed class LoopbackServer : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly List<Socket> _held = [];
