@@ -650,8 +650,8 @@ public sealed class Figures(BenchOptions options, SshServer ssh, Report report, 
         report.Rows.Add(new Row("5", "idle PSS (shared pages split), 100 tcp services", lpPss, "bash + 100× socat (PSS summed)", peerPss, Better.Lower,
             "one native .NET program with its code, the GC heap, a web host and an actor system; socat processes share their libraries"));
         report.Rows.Add(new Row("5", "idle CPU, 100 tcp services, 5 s checks", lpCpu, "bash + 100× socat", peerCpu, Better.Lower,
-            "20 health checks a second (each a connection through the relay to the upstream, watched for a hang-up) " +
-            "cost nearly all of it, most of that in the kernel (two TCP connections set up and torn down per check); socat sleeps in accept() and checks nothing"));
+            "20 health checks a second (each the relay's dial to the upstream, watched for a hang-up) " +
+            "cost nearly all of it, most of that in the kernel (a TCP connection set up and torn down per check); socat sleeps in accept() and checks nothing"));
         report.Rows.Add(new Row("5", "diagnostic: idle CPU, the same 100 services with no check due in the window", spinCpu,
             "bash + 100× socat", peerCpu, Better.Lower,
             "what is left is the web host's 1 s heartbeat and the runtime's own timers (the actor system's scheduler sleeps until something is due)",

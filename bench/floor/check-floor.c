@@ -2,9 +2,11 @@
 // port, a "relay" accepts and dials the upstream, 300 ms later the probe shuts down, the relay passes the half-close
 // on, reads the upstream's, passes it back, and all three sockets close. 100 listeners (127.0.0.1:FIRST..FIRST+99),
 // one round every 5 s (20 checks a second), one thread, blocking calls on loopback: no event loop, no thread hand-offs.
+// With a fourth argument `dial`, only the upstream leg: what a check costs when the relay dials for it (a tcp check of a
+// port LocalPort's own relay serves makes no loopback connection to that port).
 //
 //   gcc -O2 -o /tmp/check-floor bench/floor/check-floor.c
-//   /tmp/check-floor UPSTREAM_PORT FIRST_PORT ROUNDS &    # an echo server must listen on 127.0.0.1:UPSTREAM_PORT
+//   /tmp/check-floor UPSTREAM_PORT FIRST_PORT ROUNDS [dial] &    # an echo server must listen on 127.0.0.1:UPSTREAM_PORT
 //   then utime+stime of that pid from /proc/PID/stat over a minute (README, "Where LocalPort loses": idle CPU)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,8 +30,11 @@ static struct sockaddr_in loopback(int port)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) { fprintf(stderr, "usage: %s UPSTREAM_PORT FIRST_PORT ROUNDS\n", argv[0]); return 2; }
-    int upstream_port = atoi(argv[1]), first = atoi(argv[2]), rounds = atoi(argv[3]);
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "dial") == 0)) {
+        fprintf(stderr, "usage: %s UPSTREAM_PORT FIRST_PORT ROUNDS [dial]\n", argv[0]);
+        return 2;
+    }
+    int upstream_port = atoi(argv[1]), first = atoi(argv[2]), rounds = atoi(argv[3]), dial_only = argc == 5;
     int listeners[SERVICES], probe[SERVICES], client[SERVICES], upstream[SERVICES];
     char byte[16];
     for (int i = 0; i < SERVICES; i++) {
@@ -43,6 +48,11 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < SERVICES; i++) {
             struct sockaddr_in a = loopback(first + i);
+            if (dial_only) {
+                upstream[i] = socket(AF_INET, SOCK_STREAM, 0);
+                if (connect(upstream[i], (struct sockaddr *)&up, sizeof up) != 0) { perror("upstream"); return 1; }
+                continue;
+            }
             probe[i] = socket(AF_INET, SOCK_STREAM, 0);
             if (connect(probe[i], (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); return 1; }
             client[i] = accept(listeners[i], NULL, NULL);
@@ -51,6 +61,12 @@ int main(int argc, char **argv)
         }
         usleep(300000);
         for (int i = 0; i < SERVICES; i++) {
+            if (dial_only) {
+                shutdown(upstream[i], SHUT_WR);
+                recv(upstream[i], byte, sizeof byte, 0);
+                close(upstream[i]);
+                continue;
+            }
             shutdown(probe[i], SHUT_RDWR);
             recv(client[i], byte, sizeof byte, 0);
             shutdown(upstream[i], SHUT_WR);
