@@ -6,7 +6,8 @@ public static class HealthProbes
 {
     /// <summary>
     /// Builds the probe for a service. It talks to 127.0.0.1:local_port, because LocalPort
-    /// itself listens there and relays to the tunnel: that is the path clients use.
+    /// itself listens there and relays to the tunnel: that is the path clients use. A tcp check of a port this
+    /// process's relay serves has the relay make a client's dial instead (<see cref="TcpProbe"/>).
     /// </summary>
     public static IHealthProbe Create(ServiceSpec service)
     {
