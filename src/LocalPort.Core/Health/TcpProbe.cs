@@ -53,13 +53,11 @@ public sealed class TcpProbe : IHealthProbe
     }
 
     /// <summary>
-    /// The far side's answer after the window, looked up without reading or waiting: bytes waiting mean something live
-    /// answered (server-speaks-first protocols); a FIN or a reset means nobody is there; silence means it kept the
-    /// connection open. Nothing is pending on the socket, so closing it sends a FIN (a reset only if a banner is left unread).
-    /// The TCP state is read first: a far side still there (every passing check) needs no second system call.
+    /// The far side's answer after the window, looked up without reading or waiting (<see cref="Hangup.FarSideGone"/>).
+    /// Nothing is pending on the socket, so closing it sends a FIN (a reset only if a banner is left unread).
     /// </summary>
     private static ProbeResult Verdict(Socket socket) =>
-        Hangup.Detected(socket) && socket.Available == 0 ? ProbeResult.Fail(ProbeErrors.ClosedByFarSide) : ProbeResult.Ok;
+        Hangup.FarSideGone(socket) ? ProbeResult.Fail(ProbeErrors.ClosedByFarSide) : ProbeResult.Ok;
 
     /// <summary>
     /// The window, cut to end on a shared grid of a sixth of its length: checks that start together (same-interval

@@ -15,6 +15,13 @@ internal static class Hangup
     // tcpi_state is the first byte of both structs. Linux: TCP_CLOSE 7, TCP_CLOSE_WAIT 8; macOS: CLOSED 0, CLOSE_WAIT 5.
     private const byte LinuxClose = 7, LinuxCloseWait = 8, MacClosed = 0, MacCloseWait = 5;
 
+    /// <summary>
+    /// A check's verdict on its connection once its window is over: the far side hung up and left nothing to read.
+    /// Bytes waiting mean something live answered (server-speaks-first protocols); silence means it kept the connection
+    /// open. The TCP state is read first: a far side still there (every passing check) needs no second system call.
+    /// </summary>
+    public static bool FarSideGone(Socket socket) => Detected(socket) && socket.Available == 0;
+
     public static bool Detected(Socket socket)
     {
         try

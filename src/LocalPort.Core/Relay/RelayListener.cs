@@ -522,7 +522,7 @@ public sealed class RelayListener : IAsyncDisposable
             return null;
         }
         await Task.Delay(watch, cancellationToken).ConfigureAwait(false);
-        return !(Hangup.Detected(socket) && socket.Available == 0);
+        return !Hangup.FarSideGone(socket);
     }
 
     public async ValueTask DisposeAsync()
