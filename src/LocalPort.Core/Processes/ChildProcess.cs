@@ -31,6 +31,7 @@ public sealed class ChildProcess : IDisposable
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ServiceLog.Writer? _log;
     private readonly ConcurrentQueue<string> _tail = new();
+    private int _exitSeen;
 
     public int Pid { get; }
     public long? StartTicks { get; }
@@ -103,9 +104,11 @@ public sealed class ChildProcess : IDisposable
         }
         process.OutputDataReceived += OnData;
         process.ErrorDataReceived += OnData;
-        process.Exited += (_, _) => child.OnExited();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        // Only now: an exit seen before the readers started would be reported without waiting for them to drain,
+        // and a child that printed its error and exited at once would leave an empty tail behind last_error.
+        process.Exited += (_, _) => child.OnExited();
         if (process.HasExited) child.OnExited();
         return child;
     }
@@ -128,7 +131,8 @@ public sealed class ChildProcess : IDisposable
 
     private void OnExited()
     {
-        if (_exited.Task.IsCompleted) return;
+        // Both the Exited event and Start's own check can see one exit.
+        if (Interlocked.Exchange(ref _exitSeen, 1) == 1) return;
         // WaitForExitAsync also drains the redirected output before we report the exit; never block a
         // pool thread here: with dozens of children exiting at once that starves the pool for seconds.
         Task.Run(async () =>
