@@ -48,7 +48,7 @@ function Write-Launcher {
 
 switch ($Verb) {
     "build" { Invoke-Build $Rest }
-    "test"  { Invoke-Build; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo -m:1 --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
+    "test"  { Invoke-Build; dotnet build bench/LocalPort.Bench/LocalPort.Bench.csproj -c $configuration -nologo -clp:ErrorsOnly; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }; dotnet test LocalPort.Actors.sln -c $configuration --no-build -nologo -m:1 --blame-hang-timeout 5m @Rest; exit $LASTEXITCODE }
     "run"   { Invoke-VisibleBuild; & $binary demo --config config/localport.yaml @Rest; exit $LASTEXITCODE }
     "bench" { Invoke-VisibleBuild; bash bench/run.sh @Rest; exit $LASTEXITCODE }
     "pack"  {

@@ -135,6 +135,53 @@ public sealed class SharedMasterTests(SshServer ssh, ITestOutputHelper output) :
             $"web-a lost requests across its restarts: {string.Join("; ", beforeStop.Where(e => e.Outcome != Outcome.Ok).Take(5))}");
     }
 
+    /// <summary>
+    /// A reload that changes one shared service's connection moves it to a master of its own while the others keep
+    /// theirs undisturbed; a reload that removes every ssh service leaves no ssh process behind.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_that_changes_one_services_connection_moves_it_to_a_new_master_and_removing_the_last_member_stops_its_master()
+    {
+        var ports = FreePort.Next(Names.Length);
+        var upstream = Own(new HttpServer()).Port;
+        string Service(int i) => Yaml.Ssh(Names[i], ports[i], upstream, ssh, healthCheck: Check);
+        var config = WriteConfig(NewUserYaml.File(Names.Select((_, i) => Service(i)).ToArray()));
+        var run = RunUntilRunning(config, Names, StartTimeout);
+        var master = await Carrier(run, Bound);
+        await using var a = ClientLoop.Http(ports[0], ClientPeriod, ExchangeTimeout);
+
+        // web-c gains an ssh option: a different connection, so a different master.
+        var from = run.StdoutCount;
+        var option = "IdentitiesOnly: \"yes\"";
+        WriteConfig(NewUserYaml.File(Service(0), Service(1), Service(2).Replace(option, option + "\n        Compression: \"no\"")));
+        var line = await Blocking.Wait(() => run.TryWaitForLine(l => StatusLine.TryParse(l) is { Name: "web-c", IsRunning: true, Pid: { } pid } && pid != master, Bound, from));
+        Assert.True(line is not null, $"web-c did not come back on a master of its own after the reload. {run.Describe()}");
+        var own = StatusLine.TryParse(line!)!.Pid!.Value;
+        Assert.True(await Poll.UntilAsync(async () => await Traffic.TryHttpGetAsync(ports[2], TimeSpan.FromSeconds(2)) == HttpServer.Body, Bound),
+            $"web-c does not serve after the reload. {run.Describe()}");
+        Assert.True(SshProcesses.IsMaster(own), $"web-c's new carrier {own} is not a master: {string.Join(' ', SshProcesses.CommandLine(own))}");
+        Assert.Contains("Compression=no", SshProcesses.CommandLine(own));
+        Assert.Equal(master, run.Latest("web-a")!.Pid);
+        Assert.Equal(master, run.Latest("web-b")!.Pid);
+        Assert.True(Poll.Until(() => SshProcesses.Children(run).Order().SequenceEqual(new[] { master, own }.Order()), Bound),
+            $"ssh children: {string.Join(", ", SshProcesses.Children(run))}, expected {master} and {own}");
+        Assert.True(Poll.Until(() => a.Exchanges.Count > 20, Bound), $"web-a's client stalled: {a.Summary()}");
+        await a.StopAsync();
+        Assert.True(a.Exchanges.All(e => e.Outcome == Outcome.Ok), $"web-a was disturbed by web-c's move: {a.Summary()}");
+
+        // Every ssh service goes: both masters lose their last member and exit; the process runs on with a tcp service.
+        var tcpPort = FreePort.Next();
+        WriteConfig(NewUserYaml.File(Yaml.Tcp("plain", tcpPort, upstream)));
+        run.WaitForStatus(s => s.Name == "plain" && s.IsRunning, Bound);
+        Assert.True(Poll.Until(() => SshProcesses.Children(run).Count == 0 && !Native.IsAlive(master) && !Native.IsAlive(own), Bound),
+            $"ssh processes left after the last ssh service was removed: {string.Join(", ", SshProcesses.Children(run))}. {run.Describe()}");
+        Assert.Equal(HttpServer.Body, await Traffic.TryHttpGetAsync(tcpPort, TimeSpan.FromSeconds(5)));
+        // Control sockets and forward sockets go with them.
+        var tunnels = Path.Combine(Home, "state", "run", "tunnels");
+        Assert.True(Poll.Until(() => !Directory.Exists(tunnels) || Directory.GetFiles(tunnels).Length == 0, Bound),
+            $"left in {tunnels}: {string.Join(", ", Directory.GetFiles(tunnels).Select(Path.GetFileName))}");
+    }
+
     [Fact]
     public void Chaos_kill_and_pause_of_a_shared_service_act_on_the_master_and_name_every_service_they_hit()
     {
