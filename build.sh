@@ -64,6 +64,13 @@ LAUNCH
 }
 
 test_all() {
+  # The tests run real sshd, redis, PostgreSQL, socat, kubectl: say up front (and again at the end) what is missing.
+  local missing
+  missing=$(tests/prerequisites.sh | paste -sd ' ' -)
+  if [ -n "$missing" ]; then
+    echo "warning: this machine lacks programs some tests run; those tests will fail. Install them first:" >&2
+    echo "  apt-get install $missing     (or, as root, .ci/run: it installs them, then runs the tests)" >&2
+  fi
   build
   # The bench is not in the solution (it needs a built CLI and minutes of machine time); compile it so a change
   # that breaks it fails here, not on the next `./build.sh bench`.
@@ -91,6 +98,7 @@ test_all() {
     awk '/^ +Failed [A-Za-z]/ { show = 25 } show > 0 { print; show-- }' "$log" | head -200
   fi
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+  if (( failed > 0 )) && [ -n "$missing" ]; then echo "some failures may be programs this machine lacks: apt-get install $missing" >&2; fi
   # Every test runs: a skipped test fails the run as surely as a failed one.
   if (( skipped > 0 )); then echo "error: $skipped test(s) skipped; every test must run" >&2; return 1; fi
   return "$status"
