@@ -122,6 +122,7 @@ public class WaitingForClusterTests : VirtualTimeTestKit
         var forward = StartForward(RestartPolicy.Default with { MaxAttempts = 5, InitialDelay = TimeSpan.FromSeconds(10), Jitter = 0 });
         _tunnels.Next().FailToStart("pod gone: error: lost connection to pod");
         AnswerClusterCheck(reachable: true);
+        ExpectState(ServiceState.BackingOff); // the retry is scheduled: only now does advancing the clock reach it
         Advance(FailureAccount.RetryFloor);
         _tunnels.Next().FailToStart("pod gone: error: lost connection to pod");
         AnswerClusterCheck(reachable: true);

@@ -24,6 +24,7 @@ public sealed class LocalPortProcess : IDisposable
     private LocalPortProcess(ProcessStartInfo info)
     {
         Arguments = info.ArgumentList.ToList();
+        WithDefaultSignals(info);
         _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Add(_stdout, e.Data, _outputClosed);
         _process.ErrorDataReceived += (_, e) => Add(_stderr, e.Data, _errorClosed);
@@ -85,6 +86,21 @@ public sealed class LocalPortProcess : IDisposable
         foreach (var part in OtherUser.Prefix[1..].Reverse()) info.ArgumentList.Insert(0, part);
         info.FileName = OtherUser.Prefix[0];
         return new LocalPortProcess(info);
+    }
+
+    /// <summary>
+    /// Runs it through coreutils env(1), which execs in place (so <see cref="Pid"/> stays localport's), with SIGHUP,
+    /// SIGINT, SIGQUIT and SIGTERM at their default disposition, as a terminal's foreground job has them. A test run
+    /// started in the background or under nohup inherits them ignored, and an ignored SIGINT or SIGHUP is kept ignored
+    /// across exec: the tests of what those signals do would then fail for a reason that is the runner's, not ours.
+    /// </summary>
+    private static void WithDefaultSignals(ProcessStartInfo info)
+    {
+        const string env = "/usr/bin/env";
+        info.ArgumentList.Insert(0, info.FileName);
+        info.ArgumentList.Insert(0, "--");
+        info.ArgumentList.Insert(0, "--default-signal=HUP,INT,QUIT,TERM");
+        info.FileName = env;
     }
 
     private static ProcessStartInfo StartInfo(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
