@@ -50,10 +50,8 @@ public sealed class LocalPortProcess : IDisposable
     /// </summary>
     public static LocalPortProcess StartAsProcessGroupLeader(string home, string workingDirectory, params string[] arguments)
     {
-        const string setsid = "/usr/bin/setsid";
         var info = StartInfo(home, workingDirectory, null, arguments);
-        info.ArgumentList.Insert(0, info.FileName);
-        info.FileName = setsid;
+        RunThrough(info, "/usr/bin/setsid");
         return new LocalPortProcess(info);
     }
 
@@ -68,10 +66,7 @@ public sealed class LocalPortProcess : IDisposable
     public static LocalPortProcess StartAfter(string prelude, string home, string workingDirectory, params string[] arguments)
     {
         var info = StartInfo(home, workingDirectory, null, arguments);
-        info.ArgumentList.Insert(0, info.FileName);
-        info.ArgumentList.Insert(0, $"{prelude}; exec \"$0\" \"$@\"");
-        info.ArgumentList.Insert(0, "-c");
-        info.FileName = "/bin/sh";
+        RunThrough(info, "/bin/sh", "-c", $"{prelude}; exec \"$0\" \"$@\"");
         return new LocalPortProcess(info);
     }
 
@@ -82,9 +77,7 @@ public sealed class LocalPortProcess : IDisposable
     public static LocalPortProcess StartAsOtherUser(string home, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
         var info = StartInfo(home, "/", environment, arguments);
-        info.ArgumentList.Insert(0, info.FileName);
-        foreach (var part in OtherUser.Prefix[1..].Reverse()) info.ArgumentList.Insert(0, part);
-        info.FileName = OtherUser.Prefix[0];
+        RunThrough(info, OtherUser.Prefix);
         return new LocalPortProcess(info);
     }
 
@@ -94,13 +87,15 @@ public sealed class LocalPortProcess : IDisposable
     /// started in the background or under nohup inherits them ignored, and an ignored SIGINT or SIGHUP is kept ignored
     /// across exec: the tests of what those signals do would then fail for a reason that is the runner's, not ours.
     /// </summary>
-    private static void WithDefaultSignals(ProcessStartInfo info)
+    private static void WithDefaultSignals(ProcessStartInfo info) =>
+        RunThrough(info, "/usr/bin/env", "--default-signal=HUP,INT,QUIT,TERM", "--");
+
+    /// <summary>Makes <paramref name="info"/> run `COMMAND... PROGRAM ARGS`: a wrapper (given by absolute path) that ends by exec'ing the program.</summary>
+    private static void RunThrough(ProcessStartInfo info, params string[] command)
     {
-        const string env = "/usr/bin/env";
         info.ArgumentList.Insert(0, info.FileName);
-        info.ArgumentList.Insert(0, "--");
-        info.ArgumentList.Insert(0, "--default-signal=HUP,INT,QUIT,TERM");
-        info.FileName = env;
+        for (var i = command.Length - 1; i >= 1; i--) info.ArgumentList.Insert(0, command[i]);
+        info.FileName = command[0];
     }
 
     private static ProcessStartInfo StartInfo(string home, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, string[] arguments)
